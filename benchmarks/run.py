@@ -1,0 +1,451 @@
+"""scalelab's benchmarks: its simulator against SimPy, big runs, the loop engine, the slider.
+
+    python benchmarks/run.py              # full run, a minute or two
+    python benchmarks/run.py --quick      # 10× smaller, a few seconds; verdicts indicative only
+    python benchmarks/run.py --only loop  # one group: lindley | big | loop | slider (or a b c d)
+
+Every row prints its goal (from /work/shared/reference/performance.md §6) beside the
+measurement and PASS or MISS. Model everywhere: Poisson arrivals λ = 8/s, N = 10 FIFO
+instances with one slot, exponential service of mean 1 s (ρ = 0.8). See benchmarks/README.md.
+
+To add a policy, add one line to LINDLEY_CASES (state-independent, numpy engine) or
+LOOP_CASES (state-dependent, loop engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]  # benchmark the working tree, not an installed copy
+
+import numpy as np  # noqa: E402
+import simpy  # noqa: E402
+
+import scalelab as sl  # noqa: E402
+import simpy_model  # noqa: E402
+
+RATE, INSTANCES, SERVICE = 8.0, 10, 1.0
+Z = 3.0  # "agrees within sampling error": |difference| ≤ Z standard errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases. One line per policy.
+
+class LoopRoundRobin(sl.balancers.RoundRobin):
+    """Round-robin whose ``pick`` is overridden, so ``simulate`` cannot use the numpy scan
+    and runs the state-dependent loop engine (the path least-connections and P2C will take)."""
+
+    def pick(self, instances, request):
+        return super().pick(instances, request)
+
+
+def _theory_rr():
+    return sl.theory.round_robin(RATE, SERVICE, INSTANCES).mean_response, f"E{INSTANCES}/M/1"
+
+
+def _theory_random():
+    return sl.theory.mm1(RATE / INSTANCES, SERVICE).mean_response, "M/M/1"
+
+
+@dataclass
+class Case:
+    label: str
+    balancer: object        # () -> a fresh scalelab balancer
+    simpy_policy: str       # the same policy in simpy_model.POLICIES
+    goal_ratio: float       # required SimPy time ÷ scalelab time
+    theory: object = None   # () -> (mean response, model name), or None (compare with SimPy)
+
+
+# State-independent policies: simulate() uses the numpy Lindley scan. Goal ≥ 100× SimPy.
+LINDLEY_CASES = [
+    Case("round-robin", sl.balancers.RoundRobin, "rr", 100, _theory_rr),
+    Case("random", sl.balancers.Random, "random", 100, _theory_random),
+]
+
+# State-dependent policies: simulate() runs the loop engine. Goals from performance.md §6.2:
+# JSQ/least-connections ≥ 10×, P2C ≥ 25×; the forced-loop round-robin is held to the lowest, 10×.
+LOOP_CASES = [
+    Case("round-robin, pick overridden", LoopRoundRobin, "rr", 10, _theory_rr),
+    # Case("least-connections", sl.balancers.LeastConnections, "jsq", 10),
+    # Case("power of two choices", sl.balancers.PowerOfTwo, "p2c", 25),
+]
+
+# 10M-request runs (performance.md §6.3: ≤ 2 s; memory goal ≤ 1.5 GB peak RSS).
+BIG_CASES = [
+    ("round-robin", "RoundRobin"),
+    ("random", "Random"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+@dataclass
+class Row:
+    id: str
+    benchmark: str
+    measured: str
+    goal: str
+    verdict: str
+
+
+ROWS: list[Row] = []
+QUICK = False
+
+
+def report(id, benchmark, measured, goal, ok):
+    """Record and print one row; ``ok`` is True/False, or a string such as 'info'."""
+    verdict = ok if isinstance(ok, str) else ("PASS" if ok else "MISS")
+    if QUICK and verdict in ("PASS", "MISS"):
+        verdict += "?"
+    row = Row(id, benchmark, measured, goal, verdict)
+    ROWS.append(row)
+    print(f"  {id:<4} {benchmark}: {measured}   [goal {goal}: {verdict}]", flush=True)
+
+
+def print_table() -> None:
+    head = Row("id", "benchmark", "measured", "goal", "verdict")
+    widths = [max(len(getattr(r, f)) for r in [head, *ROWS]) for f in vars(head)]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    for r in [head, None, *ROWS]:
+        if r is None:
+            print(line)
+            continue
+        print("  ".join(str(getattr(r, f)).ljust(w) for f, w in zip(vars(head), widths)).rstrip())
+    if QUICK:
+        print("(--quick: sizes are 10× smaller than the goals assume; '?' marks indicative verdicts)")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return (f"{platform.platform()}; {cpu}; {cores} cores ({usable} usable); "
+            f"Python {platform.python_version()}; numpy {np.__version__}; "
+            f"simpy {simpy.__version__ if hasattr(simpy, '__version__') else _version('simpy')}")
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+    return version(dist)
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+def timed(fn):
+    gc.collect()
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.0f} ms" if seconds >= 0.1 else f"{seconds * 1e3:.1f} ms"
+
+
+def mean_sd(values) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
+
+
+def scalelab_run(case: Case, requests: int, seed: int):
+    """Workload + simulate (timed), then summary() (timed separately). Returns
+    (engine seconds, summary seconds, mean response after warm-up)."""
+    duration, warmup = requests / RATE, requests / RATE / 50
+    gc.collect()
+    t0 = time.perf_counter()
+    wl = sl.workloads.poisson(rate=RATE, duration=duration, seed=seed)
+    res = sl.simulate(wl, instances=INSTANCES, service_time=SERVICE, balancer=case.balancer(),
+                      seed=seed)
+    t1 = time.perf_counter()
+    mean = res.summary(warmup=warmup)["mean"]
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, mean
+
+
+_SIMPY: dict = {}
+
+
+def simpy_runs(policy: str, requests: int, reps: int = 3):
+    """SimPy seconds and mean responses for seeds 1..reps (cached: rows share them)."""
+    key = (policy, requests)
+    if key not in _SIMPY or len(_SIMPY[key][0]) < reps:
+        warmup = requests / RATE / 50
+        runs = [timed(lambda s=seed: simpy_model.simulate(policy, requests, INSTANCES, RATE,
+                                                           SERVICE, seed=s, warmup=warmup))
+                for seed in range(1, reps + 1)]
+        _SIMPY[key] = ([t for t, _ in runs], [m for _, m in runs])
+    return _SIMPY[key]
+
+
+def agreement(sl_means, simpy_means, theory):
+    """Pooled per-run sd of both implementations' seeds; each mean within Z standard errors
+    of the theory value (or, without theory, of each other)."""
+    pooled = [m - statistics.fmean(sl_means) for m in sl_means] + \
+             [m - statistics.fmean(simpy_means) for m in simpy_means]
+    sd = (sum(d * d for d in pooled) / (len(pooled) - 2)) ** 0.5
+    a, b = statistics.fmean(sl_means), statistics.fmean(simpy_means)
+    se_a, se_b = sd / len(sl_means) ** 0.5, sd / len(simpy_means) ** 0.5
+    if theory is None:
+        ok = abs(a - b) <= Z * (se_a ** 2 + se_b ** 2) ** 0.5
+    else:
+        ok = abs(a - theory) <= Z * se_a and abs(b - theory) <= Z * se_b
+    return ok, sd
+
+
+def describe_means(sl_means, simpy_means, sd, theory, model):
+    a, b = statistics.fmean(sl_means), statistics.fmean(simpy_means)
+    text = (f"T scalelab {a:.3f} ({len(sl_means)} seeds), SimPy {b:.3f} ({len(simpy_means)} seeds), "
+            f"sd/run {sd:.3f}")
+    return text + (f"; theory {model} {theory:.3f}" if theory is not None else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# a. numpy engine vs SimPy
+
+def bench_lindley(requests: int) -> None:
+    print(f"a. {requests:,} requests, N={INSTANCES}, ρ=0.8: scalelab (median of 5) vs SimPy "
+          "(median of 3)", flush=True)
+    for k, case in enumerate(LINDLEY_CASES, 1):
+        runs = [scalelab_run(case, requests, seed) for seed in range(1, 6)]
+        engine = statistics.median(r[0] for r in runs)
+        summary = statistics.median(r[1] for r in runs)
+        sl_means = [r[2] for r in runs]
+        simpy_times, simpy_means = simpy_runs(case.simpy_policy, requests)
+        simpy_t = statistics.median(simpy_times)
+        ratio = simpy_t / engine
+        report(f"a{k}", f"{case.label}, time", f"scalelab {ms(engine)} (workload+simulate; "
+               f"summary() +{ms(summary)}), SimPy {ms(simpy_t)} → {ratio:.0f}× "
+               f"({ratio * engine / (engine + summary):.0f}× incl. summary)",
+               f"≥ {case.goal_ratio:g}× SimPy", ratio >= case.goal_ratio)
+        theory, model = case.theory() if case.theory else (None, None)
+        ok, sd = agreement(sl_means, simpy_means, theory)
+        report(f"a{k}T", f"{case.label}, mean response",
+               describe_means(sl_means, simpy_means, sd, theory, model),
+               f"within {Z:g} SE of {'theory' if theory is not None else 'SimPy'}", ok)
+
+
+# ---------------------------------------------------------------------------------------------
+# b. 10M requests: time and peak memory, each in a fresh subprocess
+
+def child(kind: str, balancer: str, requests: int, reps: int) -> None:
+    """Runs in a fresh interpreter; prints one JSON line."""
+    def rss_now():
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    baseline = rss_now()
+    duration = requests / RATE
+    out = {"baseline": baseline}
+    if kind == "memory":
+        wl = sl.workloads.poisson(rate=RATE, duration=duration, seed=1)
+        res = sl.simulate(wl, instances=INSTANCES, service_time=SERVICE,
+                          balancer=getattr(sl.balancers, balancer)(), seed=1)
+        out["requests"] = len(res.requests)
+        out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    else:
+        workload, engine = [], []
+        for seed in range(1, reps + 1):
+            gc.collect()
+            t0 = time.perf_counter()
+            wl = sl.workloads.poisson(rate=RATE, duration=duration, seed=seed)
+            t1 = time.perf_counter()
+            res = sl.simulate(wl, instances=INSTANCES, service_time=SERVICE,
+                              balancer=getattr(sl.balancers, balancer)(), seed=seed)
+            t2 = time.perf_counter()
+            workload.append(t1 - t0)
+            engine.append(t2 - t1)
+            if seed < reps:
+                del wl, res
+        t0 = time.perf_counter()
+        out["mean"] = res.summary(warmup=duration / 50)["mean"]
+        out["summary"] = time.perf_counter() - t0
+        out["workload"], out["simulate"] = workload, engine
+    print(json.dumps(out))
+
+
+def run_child(kind: str, balancer: str, requests: int, reps: int = 1) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, balancer,
+           str(requests), str(reps)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_big(requests: int) -> None:
+    print(f"b. {requests:,} requests, N={INSTANCES}: time (median of 3) and peak RSS, fresh "
+          "subprocesses", flush=True)
+    goal_s, goal_bytes = 2.0, 1.5e9
+    for k, (label, balancer) in enumerate(BIG_CASES, 1):
+        t = run_child("time", balancer, requests, 3)
+        total = statistics.median(w + s for w, s in zip(t["workload"], t["simulate"]))
+        report(f"b{k}", f"{requests / 1e6:g}M {label}, time",
+               f"{ms(total)} = workload {ms(statistics.median(t['workload']))} + simulate "
+               f"{ms(statistics.median(t['simulate']))} (runs: "
+               f"{', '.join(f'{w + s:.2f}' for w, s in zip(t['workload'], t['simulate']))} s); "
+               f"T={t['mean']:.4f}", "≤ 2 s" if not QUICK else "≤ 0.2 s (2 s per 10M)",
+               total <= goal_s * requests / 10_000_000)
+        m = run_child("memory", balancer, requests)
+        report(f"b{k}m", f"{requests / 1e6:g}M {label}, peak RSS",
+               f"{m['peak'] / 1e6:.0f} MB peak ({(m['peak'] - m['baseline']) / 1e6:.0f} MB above "
+               f"the {m['baseline'] / 1e6:.0f} MB after imports)",
+               "≤ 1.5 GB" if not QUICK else "≤ 1.5 GB (set for 10M)", m["peak"] <= goal_bytes)
+        report(f"b{k}s", f"{requests / 1e6:g}M {label}, summary()", f"{ms(t['summary'])}",
+               "none", "info")
+
+
+# ---------------------------------------------------------------------------------------------
+# c. state-dependent policies through the loop engine vs SimPy
+
+def bench_loop(requests: int) -> None:
+    print(f"c. loop engine, {requests:,} requests, N={INSTANCES}: scalelab (median of 3) vs SimPy "
+          "(median of 3)", flush=True)
+    small = 20_000  # the slider-sized run, in --quick too
+    for k, case in enumerate(LOOP_CASES, 1):
+        runs = [scalelab_run(case, requests, seed) for seed in range(1, 4)]
+        engine = statistics.median(r[0] for r in runs)
+        sl_means = [r[2] for r in runs]
+        simpy_times, simpy_means = simpy_runs(case.simpy_policy, requests)
+        simpy_t = statistics.median(simpy_times)
+        ratio = simpy_t / engine
+        report(f"c{k}", f"{case.label}, time",
+               f"scalelab {engine / requests * 1e6:.2f} µs/request ({ms(engine)}), SimPy "
+               f"{simpy_t / requests * 1e6:.2f} µs/request ({ms(simpy_t)}) → {ratio:.1f}×",
+               f"≥ {case.goal_ratio:g}× SimPy", ratio >= case.goal_ratio)
+        theory, model = case.theory() if case.theory else (None, None)
+        ok, sd = agreement(sl_means, simpy_means, theory)
+        report(f"c{k}T", f"{case.label}, mean response",
+               describe_means(sl_means, simpy_means, sd, theory, model),
+               f"within {Z:g} SE of {'theory' if theory is not None else 'SimPy'}", ok)
+        small_t = statistics.median(scalelab_run(case, small, seed)[0] for seed in range(1, 6))
+        report(f"c{k}s", f"{case.label}, {small:,} requests",
+               f"{ms(small_t)} (median of 5, workload+simulate)",
+               "≤ 20 ms", small_t <= 0.020)
+
+
+# ---------------------------------------------------------------------------------------------
+# d. lesson 00's slider: the Python side of one move
+
+def _find_rate_slider(explorer):
+    """The explorer's arrival-rate slider: ``explorer.controls['rate']`` if it has one, else
+    the first slider in its widget tree whose description mentions a rate."""
+    controls = getattr(explorer, "controls", None)
+    if isinstance(controls, dict) and "rate" in controls:
+        return controls["rate"]
+    stack = [explorer]
+    while stack:
+        w = stack.pop(0)
+        if hasattr(w, "value") and hasattr(w, "min") and hasattr(w, "max"):
+            text = f"{getattr(w, 'description', '')}".lower()
+            if "rate" in text or "arriv" in text or "λ" in text or "/s" in text:
+                return w
+        stack.extend(getattr(w, "children", ()))
+    return None
+
+
+def bench_slider() -> None:
+    print("d. lesson 00 slider: widgets.queue_explorer, Python side of one rate-slider move",
+          flush=True)
+    try:
+        import scalelab.widgets as widgets
+    except ImportError as error:
+        report("d", "slider move", f"skipped: scalelab.widgets does not import ({error})",
+               "≤ 20 ms", "skipped")
+        return
+    if not hasattr(widgets, "queue_explorer"):
+        print("  skipped: no widgets.queue_explorer yet")
+        report("d", "slider move", "skipped: no widgets.queue_explorer yet", "≤ 20 ms", "skipped")
+        return
+    build, explorer = timed(widgets.queue_explorer)
+    slider = _find_rate_slider(explorer)
+    if slider is None:
+        report("d", "slider move", "skipped: no rate slider found in queue_explorer()",
+               "≤ 20 ms", "skipped")
+        return
+    # 20 distinct values over the slider's whole range, in a scattered order (each is a change).
+    values = np.linspace(slider.min, slider.max, 20)
+    step = getattr(slider, "step", None)
+    if step:
+        values = np.unique(np.clip(np.round(values / step) * step, slider.min, slider.max))
+    values = [float(v) for v in values[np.random.default_rng(0).permutation(len(values))]]
+    if values[0] == slider.value:
+        values = values[1:] + values[:1]
+    readout = getattr(explorer, "readout", None)
+    before = getattr(readout, "value", None)
+    times = []
+    for v in values:
+        t, _ = timed(lambda v=v: setattr(slider, "value", v))
+        times.append(t)
+    changed = readout is None or readout.value != before
+    note = "" if changed else "; WARNING: the readout did not change (callback deferred?)"
+    median = statistics.median(times)
+    report("d", "slider move", f"median {ms(median)}, max {ms(max(times))} over {len(times)} "
+           f"moves ({min(values):g}–{max(values):g}/s); explorer built once in {ms(build)} (first build, incl. plotly's lazy imports); "
+           f"no kernel attached{note}", "≤ 20 ms", median <= 0.020 and changed)
+
+
+# ---------------------------------------------------------------------------------------------
+
+GROUPS = {"lindley": "a", "big": "b", "loop": "c", "slider": "d"}
+
+
+def main() -> None:
+    global QUICK
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, balancer, requests, reps = sys.argv[2:6]
+        child(kind, balancer, int(requests), int(reps))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="10× fewer requests everywhere (verdicts indicative only)")
+    parser.add_argument("--only", metavar="NAME", choices=[*GROUPS, *GROUPS.values()],
+                        help="run one group: lindley (a), big (b), loop (c), slider (d)")
+    args = parser.parse_args()
+    QUICK = args.quick
+    only = GROUPS.get(args.only, args.only)
+    scale = 10 if QUICK else 1
+    started, load_before = time.time(), load()
+    print(f"scalelab {sl.__version__} benchmarks, {time.strftime('%Y-%m-%d %H:%M %Z')}"
+          f"{' (quick)' if QUICK else ''}; load average {load_before}", flush=True)
+    if only in (None, "a"):
+        bench_lindley(200_000 // scale)
+    if only in (None, "b"):
+        bench_big(10_000_000 // scale)
+    if only in (None, "c"):
+        bench_loop(200_000 // scale)
+    if only in (None, "d"):
+        bench_slider()
+    print_table()
+    print(f"\nmachine: {machine()}")
+    print(f"load average: {load_before} at start, {load()} at end; "
+          f"wall time {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

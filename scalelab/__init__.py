@@ -1,0 +1,33 @@
+"""scalelab: a hands-on course on growing a service past one machine.
+
+>>> import scalelab as sl
+>>> res = sl.simulate(sl.workloads.poisson(rate=80, duration=60, seed=1),
+...                   instances=4, service_time=0.04, seed=1)
+
+``sl.plots`` and ``sl.widgets`` load plotly and ipywidgets on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import balancers, metrics, theory, workloads
+from .failures import Crash, Hang, HealthCheck, Slowdown
+from .result import Result, Status
+from .servicetimes import Constant, Exponential, LogNormal, Pareto, ServiceTime
+from .sim import Instance, simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Constant", "Crash", "Exponential", "Hang", "HealthCheck", "Instance", "LogNormal", "Pareto", "Result", "ServiceTime",
+    "Slowdown", "Status", "balancers", "metrics", "plots", "simulate", "theory", "widgets", "workloads",
+]
+
+_LAZY = {"plots", "widgets", "exercises"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'scalelab' has no attribute {name!r}")

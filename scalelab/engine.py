@@ -1,0 +1,377 @@
+"""The simulator's event loop, for everything the numpy scan cannot do: policies that look
+at the cluster's state, several slots per instance, bounded queues, failures and health
+checks, sessions, and the autoscaler's control loop.
+
+Service is FIFO, so a request's finish time is fixed when it is sent: the loop walks the
+arrivals in time order and, before each one, handles the answers and events due by then
+(a heap of departures and a heap of timed events; ties break in scheduling order, so runs
+repeat exactly). Times in seconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+
+import numpy as np
+
+from .autoscalers import Observation
+from .balancers import Balancer, ClusterState, InstanceView, InstancesView, Request
+from .failures import Crash, Hang, Slowdown
+from .result import REQUEST_FIELDS, Status
+
+
+class Loop:
+    """One pass over ``workload``'s arrivals; ``run()`` returns (records, lifetimes, log)."""
+
+    def __init__(self, workload, work, specs, balancer, *, queue_limit=None, health_check=None,
+                 failures=(), retries=0, hang_timeout=30.0, sessions=None, scaling=None):
+        self.workload, self.work = workload, work.tolist()
+        self.specs = list(specs)
+        self.balancer = balancer
+        self.queue_limit, self.retries, self.hang_timeout = queue_limit, retries, hang_timeout
+        self.health_check, self.sessions, self.scaling = health_check, sessions, scaling
+        self.state = ClusterState([s.speed for s in specs], [s.weight for s in specs])
+        self.view = InstancesView(self.state)
+        self.slot_free = [[0.0] * s.slots for s in specs]
+        self.alive = [True] * len(specs)
+        self.hung = [False] * len(specs)
+        self.slow = [1.0] * len(specs)
+        self.in_service = [True] * len(specs)   # False while booting or once removed
+        self.probe_fails = [0] * len(specs)
+        self.probe_oks = [0] * len(specs)
+        self.lifetimes = [[0.0, 0.0, math.inf] for _ in specs]  # launch, ready, removed
+        self.departures: list[tuple[float, int, int]] = []
+        self.requests: dict[int, Request] = {}
+        self.events: list[tuple[float, int, object, tuple]] = []
+        self._sequence = itertools.count()
+        self.log: list[tuple[float, int, str]] = []
+        n = len(workload)
+        self.start, self.end, self.service = [0.0] * n, [0.0] * n, [0.0] * n
+        self.instance, self.status, self.tries = [-1] * n, [int(Status.OK)] * n, [0] * n
+        self.lost = [False] * n
+        self.on_start = _hook(balancer, "on_start")
+        self.on_finish = _hook(balancer, "on_finish")
+        self.busy_done = 0.0        # service seconds of every answered request so far
+        self.arrived = 0
+        self.recent_latencies: list[float] = []
+        if sessions is not None:
+            sessions.reset(len(specs))
+        for failure in failures:
+            self._schedule_failure(failure)
+        if health_check is not None:
+            self._schedule(health_check.interval, self._probe_all)
+        if scaling is not None:
+            self._schedule(scaling.interval, self._control, 0.0)
+
+    # -- the main pass ---------------------------------------------------------------------
+
+    def run(self):
+        arrivals = self.workload.arrivals
+        n = len(arrivals)
+        users = [None] * n if self.workload.user is None else self.workload.user.tolist()
+        costs = [1.0] * n if self.workload.cost is None else self.workload.cost.tolist()
+        self.horizon = float(arrivals[-1]) if n else 0.0
+        departures, events = self.departures, self.events
+        for i, t in enumerate(arrivals.tolist()):
+            if (departures and departures[0][0] <= t) or (events and events[0][0] <= t):
+                self._advance(t)
+            self.arrived += 1
+            self._dispatch(Request(i, t, users[i], costs[i]))
+        self._advance(math.inf)
+        return self._records(arrivals, users), np.array(self.lifetimes), self.log
+
+    def _records(self, arrivals, users) -> np.ndarray:
+        records = np.zeros(len(arrivals), dtype=REQUEST_FIELDS)
+        records["arrival"] = arrivals
+        for name in ("start", "end", "service", "instance", "status"):
+            records[name] = getattr(self, name)
+        records["retries"] = self.tries
+        records["lost_session"] = self.lost
+        records["user"] = -1 if self.workload.user is None else self.workload.user
+        return records
+
+    def _advance(self, t: float) -> None:
+        """Handle, in time order, every answer and event at or before ``t``."""
+        departures, events = self.departures, self.events
+        while departures or events:
+            next_departure = departures[0][0] if departures else math.inf
+            next_event = events[0][0] if events else math.inf
+            if next_departure <= next_event:
+                if next_departure > t:
+                    return
+                self._finish(*heapq.heappop(departures))
+            else:
+                if next_event > t:
+                    return
+                when, _, action, args = heapq.heappop(events)
+                action(when, *args)
+
+    # -- sending a request -----------------------------------------------------------------
+
+    def _dispatch(self, request: Request) -> None:
+        i, t = request.id, request.arrival
+        tried: list[int] = []
+        while True:
+            j = self._choose(request, tried)
+            if j is None:
+                self._refuse(i, t, Status.NO_INSTANCE)
+                return
+            self.instance[i] = j
+            if self.alive[j]:
+                break
+            self._refuse(i, t, Status.FAILED)  # connection refused
+            if len(tried) >= self.retries:
+                return
+            tried.append(j)
+            self.tries[i] += 1
+        self.status[i] = Status.OK
+        spec = self.specs[j]
+        if self.queue_limit is not None and \
+                self.state.inflight[j] - spec.slots >= self.queue_limit:
+            self._refuse(i, t, Status.REJECTED)
+            return
+        extra = 0.0
+        if self.sessions is not None and request.user is not None:
+            extra, self.lost[i], store_up = self.sessions.on_request(j, request.user, t)
+            if not store_up:
+                self._refuse(i, t, Status.STORE_DOWN)
+                return
+        if self.hung[j]:
+            end = t + self.hang_timeout
+            self.start[i] = self.end[i] = end
+            self.status[i] = Status.TIMEOUT
+        else:
+            slots = self.slot_free[j]
+            start = t if t > slots[0] else slots[0]
+            service = self.work[i] / spec.speed * self.slow[j] + extra
+            end = start + service
+            heapq.heapreplace(slots, end)
+            self.start[i], self.end[i], self.service[i] = start, end, service
+        self.state.inflight[j] += 1
+        self.requests[i] = request
+        heapq.heappush(self.departures, (end, i, j))
+        if self.on_start:
+            self.on_start(self.view[j], request)
+
+    def _refuse(self, i: int, t: float, status: Status) -> None:
+        self.status[i] = status
+        self.start[i] = self.end[i] = t
+
+    def _choose(self, request: Request, tried: list[int]) -> int | None:
+        """Ask the policy, hiding the instances this request was already refused by."""
+        if not tried:
+            return self._checked(self.balancer.pick(self.view, request))
+        healthy = self.state.healthy
+        saved = [healthy[j] for j in tried]
+        for j in tried:
+            healthy[j] = False
+        try:
+            choice = self.balancer.pick(self.view, request)
+        finally:
+            for j, was in zip(tried, saved):
+                healthy[j] = was
+        return self._checked(choice)
+
+    def _checked(self, choice) -> int | None:
+        if type(choice) is InstanceView:
+            return choice.index
+        if choice is None:
+            return None
+        index = choice.index if isinstance(choice, InstanceView) else choice
+        if type(index) is not int and (isinstance(index, (bool, np.bool_))
+                                       or not isinstance(index, (int, np.integer))):
+            raise TypeError(self._bad_pick(choice))
+        if not 0 <= index < len(self.specs):
+            raise ValueError(self._bad_pick(choice))
+        return int(index)
+
+    def _bad_pick(self, choice) -> str:
+        return (f"{type(self.balancer).__name__}.pick returned {choice!r}; it must return one of "
+                f"the instances it was given, an index 0..{len(self.specs) - 1}, or None")
+
+    # -- requests ending -------------------------------------------------------------------
+
+    def _finish(self, end: float, i: int, j: int) -> None:
+        if i not in self.requests or self.end[i] != end:
+            return  # superseded: the request already failed, or a hang re-timed it
+        request = self._release(i, j, end)
+        if self.status[i] == Status.OK:
+            latency = end - request.arrival
+            self.busy_done += self.service[i]
+            self.recent_latencies.append(latency)
+            previous = self.state.latency[j]
+            self.state.latency[j] = latency if previous == 0 else 0.8 * previous + 0.2 * latency
+
+    def _release(self, i: int, j: int, when: float) -> Request:
+        self.state.inflight[j] -= 1
+        request = self.requests.pop(i)
+        if self.on_finish:
+            self.on_finish(self.view[j], request, when - request.arrival)
+        return request
+
+    def _held_by(self, j: int) -> list[int]:
+        """Requests instance ``j`` holds now (only crashes and hangs ask)."""
+        return sorted(i for i in self.requests if self.instance[i] == j)
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _schedule(self, when: float, action, *args) -> None:
+        heapq.heappush(self.events, (when, next(self._sequence), action, args))
+
+    def _schedule_failure(self, failure) -> None:
+        j = failure.instance
+        if isinstance(failure, Crash):
+            self._schedule(failure.at, self._crash, j)
+            if failure.recover_at is not None:
+                self._schedule(failure.recover_at, self._restart, j, "recover")
+        elif isinstance(failure, Hang):
+            self._schedule(failure.at, self._hang, j)
+            if failure.until is not None:
+                self._schedule(failure.until, self._restart, j, "unhang")
+        elif isinstance(failure, Slowdown):
+            self._schedule(failure.at, self._set_slow, j, failure.factor, "slow")
+            if failure.until is not None:
+                self._schedule(failure.until, self._set_slow, j, 1.0, "fast")
+
+    def _crash(self, when: float, j: int) -> None:
+        self.alive[j] = False
+        self.log.append((when, j, "crash"))
+        for i in self._held_by(j):
+            self.status[i] = Status.FAILED
+            self.start[i] = min(self.start[i], when)
+            self.service[i] = max(0.0, when - self.start[i])
+            self.end[i] = when
+            self._release(i, j, when)
+        self.slot_free[j] = [math.inf] * self.specs[j].slots
+        if self.sessions is not None:
+            self.sessions.drop_instance(j)
+
+    def _hang(self, when: float, j: int) -> None:
+        self.hung[j] = True
+        self.log.append((when, j, "hang"))
+        for i in self._held_by(j):
+            if self.end[i] > when and self.status[i] == Status.OK:
+                give_up = max(when, self.requests[i].arrival + self.hang_timeout)
+                self.status[i] = Status.TIMEOUT
+                self.end[i] = give_up
+                heapq.heappush(self.departures, (give_up, i, j))
+
+    def _restart(self, when: float, j: int, kind: str) -> None:
+        self.alive[j], self.hung[j] = True, False
+        self.slot_free[j] = [when] * self.specs[j].slots
+        self.log.append((when, j, kind))
+
+    def _set_slow(self, when: float, j: int, factor: float, kind: str) -> None:
+        self.slow[j] = factor
+        self.log.append((when, j, kind))
+
+    # -- health checks ---------------------------------------------------------------------
+
+    def _probe_all(self, when: float) -> None:
+        check = self.health_check
+        for j in range(len(self.specs)):
+            if not self.in_service[j]:
+                continue
+            if self.hung[j]:
+                self._schedule(when + check.timeout, self._probe_result, j, False)
+            else:
+                self._probe_result(when, j, self.alive[j])
+        if when + check.interval <= self.horizon:
+            self._schedule(when + check.interval, self._probe_all)
+
+    def _probe_result(self, when: float, j: int, success: bool) -> None:
+        check, healthy = self.health_check, self.state.healthy
+        if not self.in_service[j]:
+            return
+        if success:
+            self.probe_fails[j] = 0
+            self.probe_oks[j] += 1
+            if not healthy[j] and self.probe_oks[j] >= check.healthy_threshold:
+                healthy[j] = True
+                self.log.append((when, j, "marked up"))
+        else:
+            self.probe_oks[j] = 0
+            self.probe_fails[j] += 1
+            if healthy[j] and self.probe_fails[j] >= check.unhealthy_threshold:
+                healthy[j] = False
+                self.log.append((when, j, "marked down"))
+
+    # -- autoscaling -----------------------------------------------------------------------
+
+    def _control(self, when: float, busy_before: float) -> None:
+        scaling = self.scaling
+        ready = [j for j in range(len(self.specs))
+                 if self.in_service[j] and self.state.healthy[j]]
+        warming = [j for j in range(len(self.specs))
+                   if not self.in_service[j] and self.lifetimes[j][2] == math.inf]
+        slots = sum(self.specs[j].slots for j in ready)
+        busy = self.busy_done - busy_before
+        observation = Observation(
+            time=when, ready=len(ready), warming=len(warming),
+            utilization=min(1.0, busy / (scaling.interval * slots)) if slots else math.nan,
+            request_rate=self.arrived / scaling.interval,
+            queue_length=sum(self.state.inflight),
+            min_instances=scaling.min_instances, max_instances=scaling.max_instances,
+            interval=scaling.interval, latencies=np.array(self.recent_latencies))
+        self.arrived, self.recent_latencies = 0, []
+        wanted = scaling.desired(observation)
+        current = len(ready) + len(warming)
+        for _ in range(wanted - current):
+            self._launch(when)
+        for _ in range(current - wanted):
+            self._retire(when, warming, ready)
+        if when + scaling.interval <= self.horizon:
+            self._schedule(when + scaling.interval, self._control, self.busy_done)
+
+    def _launch(self, when: float) -> None:
+        template = self.specs[0]
+        j = self.state.add(template.speed, template.weight)
+        self.state.healthy[j] = False
+        self.specs.append(template)
+        self.slot_free.append([math.inf] * template.slots)
+        for values, value in ((self.alive, True), (self.hung, False), (self.slow, 1.0),
+                              (self.in_service, False), (self.probe_fails, 0),
+                              (self.probe_oks, 0)):
+            values.append(value)
+        self.lifetimes.append([when, math.inf, math.inf])
+        if self.sessions is not None:
+            self.sessions.add_instance()
+        self.log.append((when, j, "launch"))
+        self._schedule(when + self.scaling.boot_time, self._ready, j)
+
+    def _ready(self, when: float, j: int) -> None:
+        if self.lifetimes[j][2] != math.inf:
+            return  # cancelled while booting
+        self.in_service[j] = True
+        self.state.healthy[j] = True
+        self.slot_free[j] = [when] * self.specs[j].slots
+        self.lifetimes[j][1] = when
+        self.log.append((when, j, "ready"))
+
+    def _retire(self, when: float, warming: list[int], ready: list[int]) -> None:
+        """Scale in by one: cancel the newest booting instance, else drain the newest ready one."""
+        if warming:
+            j = warming.pop()
+            self.lifetimes[j][2] = when
+            self.log.append((when, j, "cancelled"))
+            return
+        if not ready:
+            return
+        j = ready.pop()
+        self.in_service[j] = False
+        self.state.healthy[j] = False
+        drained = max(when, max(self.slot_free[j]) if self.alive[j] else when)
+        self.lifetimes[j][2] = drained
+        if self.sessions is not None:
+            self.sessions.drop_instance(j)
+        self.log.append((when, j, "drain"))
+
+
+def _hook(balancer, name: str):
+    """The policy's hook, or None when it has none or only the base class's empty one."""
+    hook = getattr(type(balancer), name, None)
+    if hook is None or hook is getattr(Balancer, name):
+        return None
+    return getattr(balancer, name)

@@ -1,0 +1,95 @@
+"""Things that go wrong, and the health checks that notice them.
+
+Pass failures to ``simulate(failures=[…])`` and a checker to ``simulate(health_check=…)``.
+Times in seconds.
+
+>>> import scalelab as sl
+>>> crash = sl.Crash(instance=0, at=100.0)                 # dies at t = 100 s, never returns
+>>> probe = sl.HealthCheck(interval=2, unhealthy_threshold=3)  # HAProxy's defaults
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import _validate
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """Active health checks: every ``interval`` s the balancer probes each instance.
+
+    A probe fails if the instance is down (at once) or hung (after ``timeout`` s).
+    ``unhealthy_threshold`` failures in a row mark an instance down, so no new request goes
+    to it; ``healthy_threshold`` successes in a row bring it back. Detecting a dead instance
+    takes about ``unhealthy_threshold × interval`` seconds.
+    """
+
+    interval: float = 2.0
+    timeout: float = 1.0
+    unhealthy_threshold: int = 3
+    healthy_threshold: int = 2
+
+    def __post_init__(self):
+        _validate.positive("interval", self.interval)
+        _validate.positive("timeout", self.timeout)
+        _validate.integer("unhealthy_threshold", self.unhealthy_threshold, minimum=1)
+        _validate.integer("healthy_threshold", self.healthy_threshold, minimum=1)
+        if self.timeout > self.interval:
+            raise ValueError(f"timeout must be ≤ interval ({self.interval:g} s), "
+                             f"got {self.timeout:g}")
+
+
+class Failure:
+    """Base of the failure kinds: something happens to ``instance`` from ``at`` seconds."""
+
+    instance: int
+    at: float
+
+    def _check(self, until_name: str, until) -> None:
+        _validate.integer("instance", self.instance, minimum=0)
+        _validate.number("at", self.at, minimum=0)
+        if until is not None and _validate.number(until_name, until, minimum=0) <= self.at:
+            raise ValueError(f"{until_name} must be after at ({self.at:g} s), got {until:g}")
+
+
+@dataclass(frozen=True)
+class Crash(Failure):
+    """The instance's process dies at ``at``: requests it holds fail, new connections are
+    refused. At ``recover_at`` (None: never) it is back, empty, and must pass health checks."""
+
+    instance: int
+    at: float
+    recover_at: float | None = None
+
+    def __post_init__(self):
+        self._check("recover_at", self.recover_at)
+
+
+@dataclass(frozen=True)
+class Hang(Failure):
+    """The instance stops answering at ``at`` but still accepts connections: its requests
+    time out after the client's ``timeout`` (``simulate(timeout=…)``, 30 s unless given).
+    At ``until`` (None: never) it comes back, empty."""
+
+    instance: int
+    at: float
+    until: float | None = None
+
+    def __post_init__(self):
+        self._check("until", self.until)
+
+
+@dataclass(frozen=True)
+class Slowdown(Failure):
+    """From ``at`` to ``until`` the instance works ``factor`` times slower (a noisy neighbour,
+    a full disk). Health checks still pass: it is slow, not dead."""
+
+    instance: int
+    at: float
+    until: float | None = None
+    factor: float = 5.0
+
+    def __post_init__(self):
+        self._check("until", self.until)
+        _validate.number("factor", self.factor, above=0)

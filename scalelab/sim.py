@@ -1,0 +1,253 @@
+"""The cluster simulator: requests arrive, a balancer routes each one to an instance, each
+instance serves its queue first-come first-served.
+
+Times are in seconds. Because service is FIFO, a request's finish time is known the moment it
+starts, so no event heap of requests is needed: policies that ignore the cluster's state
+(round-robin, random) run as a numpy scan per instance (the Lindley recursion); everything
+else runs in ``engine.Loop``, one pass over the arrivals.
+
+>>> import scalelab as sl
+>>> wl = sl.workloads.poisson(rate=80, duration=60, seed=1)
+>>> res = sl.simulate(wl, instances=4, service_time=0.04, seed=1)
+>>> res.summary()["requests"] == len(wl)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate
+from .autoscalers import Observation
+from .balancers import RoundRobin
+from .engine import Loop
+from .failures import Failure, HealthCheck
+from .result import REQUEST_FIELDS, Result, Status
+from .servicetimes import as_service_time
+from .sessions import SessionStore
+from .workloads import Workload
+
+DEFAULT_HANG_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One server: ``speed`` multiplies its service rate, ``slots`` is how many requests it
+    serves at once (a FIFO queue in front), ``weight`` is what weighted balancers read."""
+
+    speed: float = 1.0
+    slots: int = 1
+    weight: float = 1.0
+
+    def __post_init__(self):
+        _validate.positive("speed", self.speed)
+        _validate.integer("slots", self.slots, minimum=1)
+        _validate.positive("weight", self.weight)
+
+
+def simulate(workload: Workload, instances=1, service_time=None, balancer=None, seed: int = 0,
+             queue_limit: int | None = None, health_check: HealthCheck | None = None,
+             failures=(), retries: int = 0, timeout: float | None = None, sessions=None,
+             autoscaler=None, control_interval: float = 15.0, min_instances: int = 1,
+             max_instances: int = 20, boot_time: float = 60.0) -> Result:
+    """Run ``workload`` through a cluster and return a :class:`Result`.
+
+    - ``instances``: a count, or a list of :class:`Instance` (speed, slots, weight).
+    - ``service_time``: seconds of work per request on a speed-1 instance; a float is an
+      exponential with that mean, or pass ``sl.Constant``, ``sl.LogNormal``, ``sl.Pareto``.
+    - ``balancer``: a policy object (default ``RoundRobin()``).
+    - ``queue_limit``: at most this many requests wait per instance; more are rejected
+      (status ``rejected``, counted as errors). ``None`` means unbounded.
+    - ``health_check``: a :class:`HealthCheck`; without one the balancer never learns that an
+      instance died.
+    - ``failures``: a list of :class:`Crash`, :class:`Hang`, :class:`Slowdown`.
+    - ``retries``: how many other instances to try when a connection is refused (0 = none).
+    - ``timeout``: clients give up on a request after this many seconds (status ``timeout``);
+      ``None`` means they wait forever, except on a hung instance, where it is 30 s.
+    - ``sessions``: where session state lives, ``sl.sessions.InMemory()`` or
+      ``sl.sessions.SharedStore(…)``, for workloads with users.
+    - ``autoscaler``: a policy with ``desired(observation)``, asked every ``control_interval``
+      seconds; the answer is kept within [``min_instances``, ``max_instances``]; a new instance
+      takes traffic ``boot_time`` seconds (its warm-up) after launch. New instances copy
+      ``instances[0]``.
+    - ``seed``: the same seed gives the same numbers.
+
+    Utilization ≥ 1 is allowed: the queue grows and the result shows it.
+    """
+    if not isinstance(workload, Workload):
+        raise TypeError("workload must be a Workload (e.g. sl.workloads.poisson(rate=10, "
+                        f"duration=60)), got {type(workload).__name__}")
+    specs = _instance_specs(instances)
+    if service_time is None:
+        raise TypeError("service_time is required: the mean seconds of work per request, "
+                        "e.g. service_time=0.04")
+    distribution = as_service_time(service_time)
+    balancer = RoundRobin() if balancer is None else balancer
+    if not callable(getattr(balancer, "pick", None)):
+        raise TypeError(f"balancer must have a pick(instances, request) method, got {balancer!r}")
+    if queue_limit is not None:
+        queue_limit = _validate.integer("queue_limit", queue_limit, minimum=0)
+    failures = _check_failures(failures, len(specs))
+    if health_check is not None and not isinstance(health_check, HealthCheck):
+        raise TypeError("health_check must be sl.HealthCheck(interval=…, timeout=…, …) or None, "
+                        f"got {health_check!r}")
+    retries = _validate.integer("retries", retries, minimum=0)
+    if timeout is not None:
+        timeout = _validate.positive("timeout", timeout)
+    if sessions is not None and not isinstance(sessions, SessionStore):
+        raise TypeError("sessions must be sl.sessions.InMemory() or sl.sessions.SharedStore(…) "
+                        f"or None, got {sessions!r}")
+    scaling = None if autoscaler is None else _Scaling(
+        autoscaler, control_interval, min_instances, max_instances, boot_time, len(specs))
+    service_seed, balancer_seed = np.random.SeedSequence(_validate.seed(seed)).spawn(2)
+
+    work = distribution.sample(np.random.default_rng(service_seed), len(workload))
+    if workload.cost is not None:
+        work = work * workload.cost
+    _prepare(balancer, np.random.default_rng(balancer_seed))
+    if scaling is not None:
+        scaling.reset()
+
+    assign = _vectorized_assign(balancer)
+    simple = queue_limit is None and not failures and sessions is None and scaling is None
+    if assign is not None and simple and all(s.slots == 1 for s in specs):
+        records = _run_lindley(workload.arrivals, work, specs, assign(len(workload), len(specs)))
+        if workload.user is not None:
+            records["user"] = workload.user
+        lifetimes, log, launched = None, [], specs
+    else:
+        loop = Loop(workload, work, specs, balancer, queue_limit=queue_limit,
+                    health_check=health_check, failures=failures, retries=retries,
+                    hang_timeout=timeout if timeout is not None else DEFAULT_HANG_TIMEOUT,
+                    sessions=sessions, scaling=scaling)
+        records, lifetimes, log = loop.run()
+        launched = loop.specs
+    if timeout is not None:
+        late = (records["status"] == Status.OK) & (records["end"] - records["arrival"] > timeout)
+        records["status"][late] = Status.TIMEOUT
+    return Result(records, launched, workload.duration, balancer=repr(balancer), seed=seed,
+                  events=log, lifetimes=lifetimes)
+
+
+class _Scaling:
+    """The control loop's settings, and the bounds kept around the policy's answer."""
+
+    def __init__(self, autoscaler, interval, min_instances, max_instances, boot_time, start):
+        if not callable(getattr(autoscaler, "desired", None)):
+            raise TypeError("autoscaler must have a desired(observation) method, "
+                            f"got {autoscaler!r}")
+        self.autoscaler = autoscaler
+        self.interval = _validate.positive("control_interval", interval)
+        self.min_instances = _validate.integer("min_instances", min_instances, minimum=1)
+        self.max_instances = _validate.integer("max_instances", max_instances,
+                                               minimum=self.min_instances)
+        self.boot_time = _validate.number("boot_time", boot_time, minimum=0)
+        if not self.min_instances <= start <= self.max_instances:
+            raise ValueError(f"instances must start within [min_instances, max_instances] = "
+                             f"[{self.min_instances}, {self.max_instances}], got {start}")
+
+    def reset(self) -> None:
+        reset = getattr(self.autoscaler, "reset", None)
+        if callable(reset):
+            reset()
+
+    def desired(self, observation: Observation) -> int:
+        wanted = self.autoscaler.desired(observation)
+        if isinstance(wanted, (bool, np.bool_)) or not isinstance(wanted, (int, np.integer)):
+            if isinstance(wanted, (float, np.floating)) and math.isfinite(wanted) \
+                    and wanted == int(wanted):
+                wanted = int(wanted)
+            else:
+                raise TypeError(f"{type(self.autoscaler).__name__}.desired returned {wanted!r}; "
+                                "it must return a whole number of instances")
+        return max(self.min_instances, min(self.max_instances, int(wanted)))
+
+
+def _check_failures(failures, n_instances: int) -> list[Failure]:
+    if isinstance(failures, Failure):
+        failures = [failures]
+    if not isinstance(failures, (list, tuple)):
+        raise TypeError(f"failures must be a list of sl.Crash/sl.Hang/sl.Slowdown, got {failures!r}")
+    for k, failure in enumerate(failures):
+        if not isinstance(failure, Failure):
+            raise TypeError(f"failures[{k}] must be sl.Crash, sl.Hang or sl.Slowdown, "
+                            f"got {failure!r}")
+        if failure.instance >= n_instances:
+            raise ValueError(f"failures[{k}].instance must be < {n_instances} (instances are "
+                             f"0..{n_instances - 1}), got {failure.instance}")
+    return list(failures)
+
+
+def _instance_specs(instances) -> list[Instance]:
+    if isinstance(instances, Instance):
+        return [instances]
+    if isinstance(instances, (list, tuple)):
+        if not instances:
+            raise ValueError("instances must hold at least one Instance, got an empty list")
+        for i, spec in enumerate(instances):
+            if not isinstance(spec, Instance):
+                raise TypeError(f"instances[{i}] must be sl.Instance(speed=…, slots=…), "
+                                f"got {spec!r}")
+        return list(instances)
+    count = _validate.integer("instances", instances, minimum=1)
+    return [Instance() for _ in range(count)]
+
+
+def _prepare(balancer, rng: np.random.Generator) -> None:
+    """Give the policy its seeded generator, then let it reset its run state."""
+    try:
+        balancer.rng = rng
+    except AttributeError:
+        pass
+    reset = getattr(balancer, "reset", None)
+    if callable(reset):
+        reset()
+
+
+def _vectorized_assign(balancer):
+    """The policy's ``assign`` when its ``pick`` is the one that ``assign`` mirrors; else None.
+
+    A subclass that overrides ``pick`` must not inherit a vectorized shortcut that ignores it.
+    """
+    assign = getattr(type(balancer), "assign", None)
+    if assign is None:
+        return None
+    owner = next(c for c in type(balancer).__mro__ if "assign" in vars(c))
+    if type(balancer).pick is not owner.pick:
+        return None
+    return balancer.assign
+
+
+def _run_lindley(arrivals, work, specs, assignment) -> np.ndarray:
+    """FIFO single-slot instances with routing fixed in advance: per instance,
+    end_k = max(arrival_k, end_{k−1}) + service_k, computed with cumsum and a running max."""
+    records = _empty_records(len(arrivals))
+    records["arrival"] = arrivals
+    labels = assignment.astype(np.int16 if len(specs) < 2**15 else np.int32)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=len(specs)))])
+    for j, spec in enumerate(specs):
+        index = order[bounds[j]:bounds[j + 1]]
+        if len(index) == 0:
+            continue
+        a = arrivals[index]
+        s = work[index] / spec.speed
+        c = np.cumsum(s)
+        done = c + np.maximum.accumulate(a - c + s)
+        previous_done = np.concatenate([[-np.inf], done[:-1]])
+        start = np.maximum(a, previous_done)
+        records["start"][index] = start
+        records["end"][index] = start + s
+        records["service"][index] = s
+        records["instance"][index] = j
+    return records
+
+
+def _empty_records(count: int) -> np.ndarray:
+    records = np.zeros(count, dtype=REQUEST_FIELDS)
+    records["status"] = Status.OK
+    records["user"] = -1
+    return records
