@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import importlib
 
-from . import balancers, metrics, theory, workloads
-from .failures import Crash, Hang, HealthCheck, Slowdown
+from . import autoscalers, balancers, loadtest, metrics, sessions, theory, workloads
+from .failures import Crash, Hang, HealthCheck, Pause, Slowdown
 from .result import Result, Status
 from .servicetimes import Constant, Exponential, LogNormal, Pareto, ServiceTime
-from .sim import Instance, simulate
+from .sim import Instance, simulate, simulate_closed
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Constant", "Crash", "Exponential", "Hang", "HealthCheck", "Instance", "LogNormal", "Pareto", "Result", "ServiceTime",
-    "Slowdown", "Status", "balancers", "metrics", "plots", "simulate", "theory", "widgets", "workloads",
+    "Constant", "Crash", "Exponential", "Hang", "HealthCheck", "Instance", "LogNormal", "Pareto",
+    "Pause", "Result", "ServiceTime", "Slowdown", "Status", "autoscalers", "balancers",
+    "loadtest", "metrics", "plots", "sessions", "simulate", "simulate_closed", "theory",
+    "widgets", "workloads",
 ]
 
-_LAZY = {"plots", "widgets", "exercises"}
+_LAZY = {"plots", "widgets", "exercises", "lab"}
 
 
 def __getattr__(name: str):

@@ -18,8 +18,11 @@ import numpy as np
 
 from .autoscalers import Observation
 from .balancers import Balancer, ClusterState, InstanceView, InstancesView, Request
-from .failures import Crash, Hang, Slowdown
+from .failures import Crash, Hang, Pause, Slowdown
 from .result import REQUEST_FIELDS, Status
+
+
+ERROR_PAUSE = 0.1  # s a closed-loop user waits after an instant error when it does not think
 
 
 class Loop:
@@ -38,6 +41,7 @@ class Loop:
         self.alive = [True] * len(specs)
         self.hung = [False] * len(specs)
         self.slow = [1.0] * len(specs)
+        self.pauses: list[list[Pause]] = [[] for _ in specs]
         self.in_service = [True] * len(specs)   # False while booting or once removed
         self.probe_fails = [0] * len(specs)
         self.probe_oks = [0] * len(specs)
@@ -56,6 +60,7 @@ class Loop:
         self.busy_done = 0.0        # service seconds of every answered request so far
         self.arrived = 0
         self.recent_latencies: list[float] = []
+        self.sends: list[tuple[float, int]] | None = None  # closed loop: users' next sends
         if sessions is not None:
             sessions.reset(len(specs))
         for failure in failures:
@@ -68,6 +73,7 @@ class Loop:
     # -- the main pass ---------------------------------------------------------------------
 
     def run(self):
+        """Open loop: replay the workload's arrival times, whatever the cluster does."""
         arrivals = self.workload.arrivals
         n = len(arrivals)
         users = [None] * n if self.workload.user is None else self.workload.user.tolist()
@@ -82,6 +88,46 @@ class Loop:
         self._advance(math.inf)
         return self._records(arrivals, users), np.array(self.lifetimes), self.log
 
+    def run_closed(self, users: int, think_time: float, duration: float, draw_work, rng):
+        """Closed loop: ``users`` each send a request, wait for the answer (or the error),
+        think ``think_time`` seconds, and send the next, until ``duration``. Work per request
+        comes from ``draw_work(n)``; ``rng`` staggers the users' first sends."""
+        self.horizon = duration
+        self.think_time = think_time
+        starts = rng.uniform(0, think_time, users) if think_time else np.zeros(users)
+        self.sends = [(float(t), u) for u, t in enumerate(starts)]
+        heapq.heapify(self.sends)
+        self.work, self.arrival_times, self.user_of = [], [], []
+        buffer: list[float] = []
+        sends, departures, events = self.sends, self.departures, self.events
+        while True:
+            next_send = sends[0][0] if sends else math.inf
+            next_other = min(departures[0][0] if departures else math.inf,
+                             events[0][0] if events else math.inf)
+            if min(next_send, next_other) >= duration:
+                break
+            if next_other <= next_send:
+                self._advance(next_other)  # answers schedule their users' next sends
+                continue
+            t, user = heapq.heappop(sends)
+            if not buffer:
+                buffer = draw_work(4096).tolist()[::-1]
+            i = len(self.arrival_times)
+            self.work.append(buffer.pop())
+            self.arrival_times.append(t)
+            self.user_of.append(user)
+            for values, value in ((self.start, 0.0), (self.end, 0.0), (self.service, 0.0),
+                                  (self.instance, -1), (self.status, int(Status.OK)),
+                                  (self.tries, 0), (self.lost, False)):
+                values.append(value)
+            self.arrived += 1
+            self._dispatch(Request(i, t, user))
+            if i not in self.requests:  # refused at once: think (at least a moment), retry
+                heapq.heappush(sends, (t + max(think_time, ERROR_PAUSE), user))
+        self._advance(math.inf)
+        arrivals = np.array(self.arrival_times)
+        return self._records(arrivals, self.user_of), np.array(self.lifetimes), self.log
+
     def _records(self, arrivals, users) -> np.ndarray:
         records = np.zeros(len(arrivals), dtype=REQUEST_FIELDS)
         records["arrival"] = arrivals
@@ -89,7 +135,7 @@ class Loop:
             records[name] = getattr(self, name)
         records["retries"] = self.tries
         records["lost_session"] = self.lost
-        records["user"] = -1 if self.workload.user is None else self.workload.user
+        records["user"] = [-1 if u is None else u for u in users]
         return records
 
     def _advance(self, t: float) -> None:
@@ -147,6 +193,9 @@ class Loop:
             start = t if t > slots[0] else slots[0]
             service = self.work[i] / spec.speed * self.slow[j] + extra
             end = start + service
+            for pause in self.pauses[j]:
+                start = pause.end_of_work(start, 0.0)
+                end = pause.end_of_work(start, service)
             heapq.heapreplace(slots, end)
             self.start[i], self.end[i], self.service[i] = start, end, service
         self.state.inflight[j] += 1
@@ -209,6 +258,8 @@ class Loop:
         request = self.requests.pop(i)
         if self.on_finish:
             self.on_finish(self.view[j], request, when - request.arrival)
+        if self.sends is not None:
+            heapq.heappush(self.sends, (when + self.think_time, request.user))
         return request
 
     def _held_by(self, j: int) -> list[int]:
@@ -230,6 +281,8 @@ class Loop:
             self._schedule(failure.at, self._hang, j)
             if failure.until is not None:
                 self._schedule(failure.until, self._restart, j, "unhang")
+        elif isinstance(failure, Pause):
+            self.pauses[j].append(failure)
         elif isinstance(failure, Slowdown):
             self._schedule(failure.at, self._set_slow, j, failure.factor, "slow")
             if failure.until is not None:
@@ -331,6 +384,7 @@ class Loop:
         self.state.healthy[j] = False
         self.specs.append(template)
         self.slot_free.append([math.inf] * template.slots)
+        self.pauses.append([])
         for values, value in ((self.alive, True), (self.hung, False), (self.slow, 1.0),
                               (self.in_service, False), (self.probe_fails, 0),
                               (self.probe_oks, 0)):

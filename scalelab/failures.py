@@ -93,3 +93,44 @@ class Slowdown(Failure):
     def __post_init__(self):
         self._check("until", self.until)
         _validate.number("factor", self.factor, above=0)
+
+
+@dataclass(frozen=True)
+class Pause(Failure):
+    """The instance stops working for ``length`` seconds from ``at`` (a garbage-collection
+    pause, a stalled disk), and again every ``every`` seconds if given. Work resumes where it
+    stopped; requests wait. Health checks still pass."""
+
+    instance: int
+    at: float
+    length: float
+    every: float | None = None
+
+    def __post_init__(self):
+        self._check("until", None)
+        _validate.positive("length", self.length)
+        if self.every is not None and _validate.positive("every", self.every) <= self.length:
+            raise ValueError(f"every must be longer than length ({self.length:g} s), "
+                             f"got {self.every:g}")
+
+    def end_of_work(self, start: float, work: float) -> float:
+        """When work of ``work`` seconds that may begin at ``start`` is done, pauses skipped."""
+        while True:
+            pause = self._pause_at_or_after(start)
+            if start >= pause:                      # inside a pause: wait for its end
+                start = pause + self.length
+                continue
+            if start + work <= pause:
+                return start + work
+            work -= pause - start
+            start = pause + self.length
+
+    def _pause_at_or_after(self, t: float) -> float:
+        """Start of the pause that contains ``t``, or of the next one (inf if none)."""
+        if self.every is None:
+            return self.at if t < self.at + self.length else float("inf")
+        if t < self.at:
+            return self.at
+        k = (t - self.at) // self.every
+        start = self.at + k * self.every
+        return start if t < start + self.length else start + self.every

@@ -80,56 +80,118 @@ def simulate(workload: Workload, instances=1, service_time=None, balancer=None, 
     if not isinstance(workload, Workload):
         raise TypeError("workload must be a Workload (e.g. sl.workloads.poisson(rate=10, "
                         f"duration=60)), got {type(workload).__name__}")
-    specs = _instance_specs(instances)
-    if service_time is None:
-        raise TypeError("service_time is required: the mean seconds of work per request, "
-                        "e.g. service_time=0.04")
-    distribution = as_service_time(service_time)
-    balancer = RoundRobin() if balancer is None else balancer
-    if not callable(getattr(balancer, "pick", None)):
-        raise TypeError(f"balancer must have a pick(instances, request) method, got {balancer!r}")
-    if queue_limit is not None:
-        queue_limit = _validate.integer("queue_limit", queue_limit, minimum=0)
-    failures = _check_failures(failures, len(specs))
-    if health_check is not None and not isinstance(health_check, HealthCheck):
-        raise TypeError("health_check must be sl.HealthCheck(interval=…, timeout=…, …) or None, "
-                        f"got {health_check!r}")
-    retries = _validate.integer("retries", retries, minimum=0)
-    if timeout is not None:
-        timeout = _validate.positive("timeout", timeout)
-    if sessions is not None and not isinstance(sessions, SessionStore):
-        raise TypeError("sessions must be sl.sessions.InMemory() or sl.sessions.SharedStore(…) "
-                        f"or None, got {sessions!r}")
-    scaling = None if autoscaler is None else _Scaling(
-        autoscaler, control_interval, min_instances, max_instances, boot_time, len(specs))
-    service_seed, balancer_seed = np.random.SeedSequence(_validate.seed(seed)).spawn(2)
+    cluster = _Cluster(instances, service_time, balancer, seed, queue_limit, health_check,
+                       failures, retries, timeout, sessions, autoscaler, control_interval,
+                       min_instances, max_instances, boot_time)
+    return cluster.run_open(workload)
 
-    work = distribution.sample(np.random.default_rng(service_seed), len(workload))
-    if workload.cost is not None:
-        work = work * workload.cost
-    _prepare(balancer, np.random.default_rng(balancer_seed))
-    if scaling is not None:
-        scaling.reset()
 
-    assign = _vectorized_assign(balancer)
-    simple = queue_limit is None and not failures and sessions is None and scaling is None
-    if assign is not None and simple and all(s.slots == 1 for s in specs):
-        records = _run_lindley(workload.arrivals, work, specs, assign(len(workload), len(specs)))
-        if workload.user is not None:
-            records["user"] = workload.user
-        lifetimes, log, launched = None, [], specs
-    else:
-        loop = Loop(workload, work, specs, balancer, queue_limit=queue_limit,
-                    health_check=health_check, failures=failures, retries=retries,
-                    hang_timeout=timeout if timeout is not None else DEFAULT_HANG_TIMEOUT,
-                    sessions=sessions, scaling=scaling)
+def simulate_closed(users: int, duration: float, think_time: float = 0.0, **cluster) -> Result:
+    """A closed-loop run: ``users`` each send a request, wait for its answer, think
+    ``think_time`` seconds and send the next, until ``duration`` seconds. Latency is measured
+    from each request's actual send, as closed-loop load generators do — so a stalled server
+    also stalls the senders, and the requests that would have queued are never measured.
+    Takes every cluster argument of :func:`simulate` (instances, service_time, balancer, …).
+
+    >>> import scalelab as sl
+    >>> res = sl.simulate_closed(users=10, duration=60, think_time=1.0, service_time=0.05)
+    """
+    users = _validate.integer("users", users, minimum=1)
+    duration = _validate.positive("duration", duration)
+    think_time = _validate.number("think_time", think_time, minimum=0)
+    unknown = set(cluster) - set(_CLUSTER_ARGUMENTS)
+    if unknown:
+        raise TypeError(f"simulate_closed got unexpected arguments {sorted(unknown)}; "
+                        f"allowed: users, duration, think_time, {', '.join(_CLUSTER_ARGUMENTS)}")
+    return _Cluster(**cluster).run_closed(users, think_time, duration)
+
+
+_CLUSTER_ARGUMENTS = ("instances", "service_time", "balancer", "seed", "queue_limit",
+                      "health_check", "failures", "retries", "timeout", "sessions", "autoscaler",
+                      "control_interval", "min_instances", "max_instances", "boot_time")
+
+
+class _Cluster:
+    """Everything ``simulate`` is told about the cluster, checked before any work is done."""
+
+    def __init__(self, instances=1, service_time=None, balancer=None, seed=0, queue_limit=None,
+                 health_check=None, failures=(), retries=0, timeout=None, sessions=None,
+                 autoscaler=None, control_interval=15.0, min_instances=1, max_instances=20,
+                 boot_time=60.0):
+        self.specs = _instance_specs(instances)
+        if service_time is None:
+            raise TypeError("service_time is required: the mean seconds of work per request, "
+                            "e.g. service_time=0.04")
+        self.distribution = as_service_time(service_time)
+        self.balancer = RoundRobin() if balancer is None else balancer
+        if not callable(getattr(self.balancer, "pick", None)):
+            raise TypeError("balancer must have a pick(instances, request) method, "
+                            f"got {self.balancer!r}")
+        if queue_limit is not None:
+            queue_limit = _validate.integer("queue_limit", queue_limit, minimum=0)
+        self.failures = _check_failures(failures, len(self.specs))
+        if health_check is not None and not isinstance(health_check, HealthCheck):
+            raise TypeError("health_check must be sl.HealthCheck(interval=…, timeout=…, …) or "
+                            f"None, got {health_check!r}")
+        self.retries = _validate.integer("retries", retries, minimum=0)
+        self.timeout = None if timeout is None else _validate.positive("timeout", timeout)
+        if sessions is not None and not isinstance(sessions, SessionStore):
+            raise TypeError("sessions must be sl.sessions.InMemory() or "
+                            f"sl.sessions.SharedStore(…) or None, got {sessions!r}")
+        self.scaling = None if autoscaler is None else _Scaling(
+            autoscaler, control_interval, min_instances, max_instances, boot_time,
+            len(self.specs))
+        self.seed = _validate.seed(seed)
+        self.queue_limit, self.health_check, self.sessions = queue_limit, health_check, sessions
+
+    def _start(self):
+        """Seeded generators for the work and the policy; policies reset for a fresh run."""
+        work_seed, balancer_seed, stagger_seed = np.random.SeedSequence(self.seed).spawn(3)
+        _prepare(self.balancer, np.random.default_rng(balancer_seed))
+        if self.scaling is not None:
+            self.scaling.reset()
+        return np.random.default_rng(work_seed), np.random.default_rng(stagger_seed)
+
+    def _loop(self, workload, work) -> Loop:
+        return Loop(workload, work, self.specs, self.balancer, queue_limit=self.queue_limit,
+                    health_check=self.health_check, failures=self.failures,
+                    retries=self.retries, sessions=self.sessions, scaling=self.scaling,
+                    hang_timeout=self.timeout if self.timeout is not None
+                    else DEFAULT_HANG_TIMEOUT)
+
+    def run_open(self, workload: Workload) -> Result:
+        work_rng, _ = self._start()
+        work = self.distribution.sample(work_rng, len(workload))
+        if workload.cost is not None:
+            work = work * workload.cost
+        assign = _vectorized_assign(self.balancer)
+        simple = (self.queue_limit is None and not self.failures and self.sessions is None
+                  and self.scaling is None and all(s.slots == 1 for s in self.specs))
+        if assign is not None and simple:
+            records = _run_lindley(workload.arrivals, work, self.specs,
+                                   assign(len(workload), len(self.specs)))
+            if workload.user is not None:
+                records["user"] = workload.user
+            return self._result(records, self.specs, workload.duration, None, [])
+        loop = self._loop(workload, work)
         records, lifetimes, log = loop.run()
-        launched = loop.specs
-    if timeout is not None:
-        late = (records["status"] == Status.OK) & (records["end"] - records["arrival"] > timeout)
-        records["status"][late] = Status.TIMEOUT
-    return Result(records, launched, workload.duration, balancer=repr(balancer), seed=seed,
-                  events=log, lifetimes=lifetimes)
+        return self._result(records, loop.specs, workload.duration, lifetimes, log)
+
+    def run_closed(self, users: int, think_time: float, duration: float) -> Result:
+        work_rng, stagger_rng = self._start()
+        loop = self._loop(Workload(np.empty(0), duration), np.empty(0))
+        records, lifetimes, log = loop.run_closed(
+            users, think_time, duration, lambda n: self.distribution.sample(work_rng, n),
+            stagger_rng)
+        return self._result(records, loop.specs, duration, lifetimes, log)
+
+    def _result(self, records, specs, duration, lifetimes, log) -> Result:
+        if self.timeout is not None:
+            late = (records["status"] == Status.OK) & \
+                (records["end"] - records["arrival"] > self.timeout)
+            records["status"][late] = Status.TIMEOUT
+        return Result(records, specs, duration, balancer=repr(self.balancer), seed=self.seed,
+                      events=log, lifetimes=lifetimes)
 
 
 class _Scaling:
