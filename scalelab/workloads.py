@@ -21,7 +21,8 @@ from . import _validate
 
 @dataclass(frozen=True, eq=False)
 class Workload:
-    """Arrival times (seconds, sorted) over ``[0, duration)``.
+    """Arrival times (seconds, sorted) over ``[0, duration]`` (generators stay below
+    ``duration``; a replayed trace may end exactly on it).
 
     ``cost`` optionally multiplies each request's service time (a "heavy" request has cost 5);
     ``user`` optionally names the user or session behind each request.
