@@ -1,0 +1,47 @@
+# scalelab: `make lab` opens the course, `make test` runs every test. Both create .venv first.
+#   make lab                 set up .venv and open lessons/00-start-here.ipynb in JupyterLab
+#   make test                set up .venv (with test extras) and run the whole test suite
+#   make test ARGS='-m "not browser and not slow"'    pass arguments to pytest
+#   make benchmark           run benchmarks/run.py
+#   make clean               remove .venv and build litter
+# PYTHON=python3.12 make lab  picks the interpreter that creates .venv (Python 3.10+).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+# JupyterLab refuses to start as root without --allow-root; add it only then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test benchmark venv venv-test clean
+
+lab: $(VENV)/.stamp-lab
+	$(BIN)/jupyter lab $(ALLOW_ROOT) lessons/00-start-here.ipynb
+
+test: $(VENV)/.stamp-test
+	$(BIN)/python -m pytest $(ARGS)
+
+benchmark: $(VENV)/.stamp-test
+	$(BIN)/python benchmarks/run.py
+
+venv: $(VENV)/.stamp-lab
+venv-test: $(VENV)/.stamp-test
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+	  echo "scalelab needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." \
+	       "Try: make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# The stamps make re-runs skip pip until requirements.txt or pyproject.toml change.
+$(VENV)/.stamp-lab: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	@touch $@
+
+$(VENV)/.stamp-test: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,0 +1,100 @@
+"""Every lesson opened in JupyterLab in headless Chromium: Run All works and everything renders.
+
+Parametrized by ``lessons/*.ipynb``, so a lesson added later is covered without editing this
+file. Lesson-specific interaction (moving a slider, checking the figure) lives in other tests,
+built from the same fixtures (tests/conftest.py) and helpers (tests/browser.py).
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from browser import (
+    PLOT_IS_DRAWN,
+    RENDER_TIMEOUT_MS,
+    error_outputs,
+    format_errors,
+    lesson_notebooks,
+    open_and_run_all,
+    plotly_outputs_expected,
+    stderr_outputs,
+    wait_for_outputs_to_settle,
+    widget_render_problems,
+)
+
+LESSONS = lesson_notebooks()
+CONTROLS = ".jp-OutputArea .widget-slider, .jp-OutputArea .widget-dropdown"
+PLOTS = ".jp-OutputArea .js-plotly-plot"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=[p.name for p in LESSONS])
+def test_lesson_runs_and_renders_in_jupyterlab(page, jupyter_server, notebook):
+    from playwright.sync_api import expect
+
+    open_and_run_all(page, jupyter_server, notebook.name)
+    errors = error_outputs(page)
+    assert not errors, f"{notebook.name} shows error output:\n{format_errors(errors)}"
+
+    counts = wait_for_outputs_to_settle(page)
+    problems = widget_render_problems(page)
+    assert not problems, f"{notebook.name}: widgets did not render: {problems}\n" + "\n".join(
+        page.console_errors
+    )
+
+    controls = page.locator(CONTROLS)
+    for i in range(controls.count()):
+        control = controls.nth(i)
+        control.scroll_into_view_if_needed()
+        expect(control).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+
+    plots = page.locator(PLOTS)
+    assert plots.count() >= plotly_outputs_expected(page), (
+        f"{notebook.name}: {plotly_outputs_expected(page)} plotly outputs in the notebook but "
+        f"only {plots.count()} drawn (is the jupyterlab-plotly extension installed?)"
+    )
+    for i in range(plots.count()):
+        plot = plots.nth(i)
+        plot.scroll_into_view_if_needed()
+        expect(plot).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        assert plot.evaluate(PLOT_IS_DRAWN), f"{notebook.name}: plot #{i} is not drawn"
+
+    assert not page.console_errors, (
+        f"{notebook.name}: browser console errors (rendered {counts}):\n"
+        + "\n".join(page.console_errors)
+    )
+
+
+def test_machinery_reports_a_failing_notebook(page, jupyter_server):
+    """Negative control: the helpers must see a traceback, and not mistake stderr (or an
+    error the notebook expects, tagged ``raises-exception``) for one."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(src)
+        for src in (
+            "import sys; print('just a note', file=sys.stderr)",
+            "raise ValueError('shown on purpose')",
+            "1 / 0",
+            "print('never reached')",
+        )
+    ]
+    nb.cells[1].metadata["tags"] = ["raises-exception"]
+    folder = jupyter_server.root_dir / "selftest"
+    folder.mkdir(exist_ok=True)
+    nbformat.write(nb, folder / "broken.ipynb")
+
+    with pytest.raises(AssertionError, match="ZeroDivisionError") as failure:
+        open_and_run_all(page, jupyter_server, "selftest/broken.ipynb")
+    assert "cells [3] never ran" in str(failure.value)
+    errors = error_outputs(page)
+    assert len(errors) == 1 and "ZeroDivisionError: division by zero" in errors[0]
+    stderr = stderr_outputs(page)
+    assert any("just a note" in text for text in stderr), stderr
+    assert any("ZeroDivisionError" in text for text in stderr), stderr
+    assert any("shown on purpose" in text for text in stderr), stderr
