@@ -58,17 +58,23 @@ class Result:
         """Total slots over every instance that ran (requests served at once)."""
         return sum(spec.slots for spec in self.instances)
 
+    def _in_service(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per instance, when it started taking traffic and when it stopped (finite stand-ins
+        for "never"); an instance cancelled while booting never served, so it adds nothing."""
+        ready = np.minimum(self.lifetimes[:, 1], 1e300)
+        removed = np.maximum(np.minimum(self.lifetimes[:, 2], 1e300), ready)
+        return ready, removed
+
     def _slot_seconds(self, edges: np.ndarray) -> np.ndarray:
         """Slot-seconds in service (ready, not yet removed) inside each bin of ``edges``."""
         slots = np.array([spec.slots for spec in self.instances])
-        ready = np.repeat(self.lifetimes[:, 1], slots)
-        removed = np.repeat(np.minimum(self.lifetimes[:, 2], 1e300), slots)
-        return np.diff(metrics.busy_seconds(ready, removed, edges))
+        ready, removed = self._in_service()
+        return np.diff(metrics.busy_seconds(np.repeat(ready, slots), np.repeat(removed, slots),
+                                            edges))
 
     def _ready_seconds(self, edges: np.ndarray) -> np.ndarray:
         """Instance-seconds in service inside each bin of ``edges``."""
-        removed = np.minimum(self.lifetimes[:, 2], 1e300)
-        return np.diff(metrics.busy_seconds(self.lifetimes[:, 1], removed, edges))
+        return np.diff(metrics.busy_seconds(*self._in_service(), edges))
 
     @property
     def instance_seconds(self) -> float:
