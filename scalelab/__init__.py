@@ -26,7 +26,7 @@ __all__ = [
     "widgets", "workloads",
 ]
 
-_LAZY = {"plots", "widgets", "exercises", "lab"}
+_LAZY = {"plots", "widgets", "exercises", "lab", "testing"}
 
 
 def __getattr__(name: str):

@@ -240,8 +240,10 @@ class WeightedRoundRobin(Balancer):
         weights = state.weight if self.weights is None else self.weights
         if len(weights) != n:
             raise ValueError(f"WeightedRoundRobin has {len(weights)} weights but the cluster has "
-                             f"{n} instances: pass one weight per instance, or weights=None to "
-                             "read each instance's weight")
+                             f"{n} instance{'s' * (n != 1)}: pass one weight per instance, or "
+                             "weights=None to read each instance's weight")
+        if "_current" not in vars(self):  # used before any run
+            self.reset()
         current = self._current
         current.extend([0] * (n - len(current)))
         best, total = -1, 0
@@ -278,6 +280,8 @@ class Random(Balancer):
             self.rng = np.random.default_rng(self.seed)
 
     def pick(self, instances, request):
+        if getattr(self, "rng", None) is None:  # used before any run
+            _seeded(self)
         healthy = instances.healthy()
         if not healthy:
             return None
@@ -329,7 +333,7 @@ def _seeded(policy) -> None:
     if policy.seed is not None:
         policy.rng = np.random.default_rng(policy.seed)
     elif getattr(policy, "rng", None) is None:
-        policy.rng = np.random.default_rng()
+        policy.rng = np.random.default_rng(0)  # used outside a run: still repeatable
     policy._draws = _Draws(policy.rng)
 
 
@@ -378,7 +382,6 @@ class _CountIndex:
     behind by moves are skipped when they reach the top, and swept when they pile up.
     """
 
-    _SHIFT = 32
     _MASK = (1 << 32) - 1
 
     def __init__(self, counts, healthy, current):
@@ -398,20 +401,22 @@ class _CountIndex:
         self.low = 0
 
     def _insert(self, i: int, c: int, current: int, push: bool = True) -> None:
-        while len(self.heaps) <= c:
-            self.heaps.append([])
+        heaps = self.heaps
+        while len(heaps) <= c:
+            heaps.append([])
             self.size.append(0)
             self.offset.append(0)
-        key = i - ((current - self.offset[c]) << self._SHIFT)
-        heap = self.heaps[c]
+        key = i - ((current - self.offset[c]) << 32)
+        heap = heaps[c]
         if push:
             heappush(heap, key)
         else:
             heap.append(key)
-        self.key[i], self.where[i] = key, c
-        self.size[c] += 1
+        self.key[i] = key
+        self.where[i] = c
+        size = self.size[c] = self.size[c] + 1
         self.low = min(self.low, c)
-        if len(heap) > 2 * self.size[c] + 32:
+        if len(heap) > 2 * size + 32:
             self._sweep(c)
 
     def _sweep(self, c: int) -> None:
@@ -423,18 +428,30 @@ class _CountIndex:
 
     def current(self, i: int) -> int:
         """Instance i's current_weight (it must be in a bucket)."""
-        c = self.where[i]
-        return self.offset[c] - ((self.key[i] - i) >> self._SHIFT)
+        return self.offset[self.where[i]] - ((self.key[i] - i) >> 32)
 
     def move(self, i: int, count: int) -> None:
-        """Instance i now has ``count`` requests in flight."""
+        """Instance i now has ``count`` requests in flight (the hot path: kept inline)."""
         self.count[i] = count
         c = self.where[i]
         if c < 0 or c == count:
             return
-        current = self.current(i)
-        self.size[c] -= 1
-        self._insert(i, count, current)
+        heaps, size, offset = self.heaps, self.size, self.offset
+        if count >= len(heaps):
+            self._insert(i, count, offset[c] - ((self.key[i] - i) >> 32))
+            size[c] -= 1
+            return
+        size[c] -= 1
+        key = i - ((offset[c] - ((self.key[i] - i) >> 32) - offset[count]) << 32)
+        heap = heaps[count]
+        heappush(heap, key)
+        self.key[i] = key
+        self.where[i] = count
+        size[count] += 1
+        if count < c:
+            self.low = min(self.low, count)
+        if len(heap) > 2 * size[count] + 32:
+            self._sweep(count)
 
     def lowest(self) -> int:
         """The instance to pick from the lowest bucket (−1 if none is healthy); moves ``low``
@@ -459,7 +476,7 @@ class _CountIndex:
         low = self.low
         k = self.size[low]
         self.offset[low] += 1
-        new = self.key[i] + (k << self._SHIFT)
+        new = self.key[i] + (k << 32)
         heapreplace(self.heaps[low], new)
         self.key[i] = new
 
@@ -468,36 +485,70 @@ class _Counted(Balancer):
     """Shared machinery of the least-loaded policies: a :class:`_CountIndex` kept up to date
     from ``on_start``/``on_finish`` and rebuilt from the view whenever it may have drifted."""
 
+    _view = None  # until reset() runs
+
     def reset(self) -> None:
         self._index: _CountIndex | None = None
-        self._source = None          # (state, instance count, health changes) it was built on
+        self._view = None            # the InstancesView the index mirrors …
+        self._flags = None           # … its health flags, their change count and length
+        self._changes = self._n = -1
+        self._inflight = None        # … and its in-flight counts
         self._unstarted = False      # a pick was not followed by on_start: re-check the counts
 
     def on_start(self, instance, request) -> None:
         self._unstarted = False
-        if self._index is not None:
-            self._index.move(instance.index, instance.inflight)
+        index = self._index
+        if index is not None:
+            try:
+                index.move(instance.index, instance.inflight)
+            except IndexError:  # an instance added since the last pick: rebuild at the next
+                self._unstarted = True
 
     def on_finish(self, instance, request, latency) -> None:
-        if self._index is not None:
-            self._index.move(instance.index, instance.inflight)
+        index = self._index
+        if index is not None:
+            try:
+                index.move(instance.index, instance.inflight)
+            except IndexError:
+                self._unstarted = True
 
     def _synced(self, instances) -> _CountIndex | None:
-        """The count index, rebuilt from the view when it may have drifted: a new view or
-        instance count, a health change, or counts changed by something other than a run."""
-        if not hasattr(self, "_source"):
+        """The count index, rebuilt from the view when it may have drifted: another view, a
+        health change, more instances, or counts changed by something other than a run."""
+        if instances is self._view and not self._unstarted:
+            state = instances._state
+            flags = state._healthy
+            if flags is self._flags and flags.changes == self._changes and \
+                    len(flags) == self._n and state.inflight is self._inflight:
+                self._unstarted = True
+                return self._index
+        if "_index" not in vars(self):  # used before any run
             self.reset()
         state = _state_of(instances)
         flags = state.healthy
-        source = (state, len(flags), flags.changes)
         index = self._index
-        if source != self._source or not isinstance(instances, InstancesView):
+        if (instances is not self._view or flags is not self._flags
+                or flags.changes != self._changes or len(flags) != self._n
+                or state.inflight is not self._inflight
+                or (index is not None and index.count != state.inflight)):
             self._index = index = self._rebuild(state)
-            self._source = source
-        elif self._unstarted and index is not None and index.count != state.inflight:
-            self._index = index = self._rebuild(state)
+            self._view = instances if isinstance(instances, InstancesView) else None
+            self._flags, self._changes, self._n = flags, flags.changes, len(flags)
+            self._inflight = state.inflight
         self._unstarted = True
         return index
+
+    def _lowest(self, instances) -> tuple[_CountIndex | None, int]:
+        """The count index and its least loaded healthy instance (−1: none healthy)."""
+        index = self._synced(instances)
+        if index is None:
+            return None, -1
+        i = index.lowest()
+        if i >= 0 and self._inflight[i] != index.count[i]:  # changed behind the hooks' back
+            self._unstarted = True
+            index = self._synced(instances)
+            i = index.lowest() if index is not None else -1
+        return index, i
 
     def _rebuild(self, state: ClusterState) -> _CountIndex | None:
         return _CountIndex(state.inflight, state.healthy, [0] * len(state.healthy))
@@ -517,8 +568,7 @@ class JoinShortestQueue(_Counted):
     """
 
     def pick(self, instances, request):
-        index = self._synced(instances)
-        i = index.lowest() if index is not None else -1
+        _, i = self._lowest(instances)
         return None if i < 0 else instances[i]
 
 
@@ -528,9 +578,11 @@ class LeastConnections(_Counted):
     by smooth weighted round-robin among the tied instances, as NGINX does.
 
     Reads ``healthy``, ``inflight`` and ``weight``. When every weight is equal (the usual case)
-    it keeps the instances bucketed by in-flight count, updated in ``on_start``/``on_finish``,
-    and a pick costs O(1) amortized at any cluster size with NGINX's exact choice. With
-    unequal weights each pick scans every instance, as NGINX itself does.
+    it keeps the instances bucketed by in-flight count, moved in ``on_start``/``on_finish``,
+    so a pick costs O(1) amortized at any cluster size and still makes NGINX's exact choice.
+    It re-reads the whole view after a health change, a new instance, or a pick that no
+    ``on_start`` followed (so counts set by hand between such picks are seen). With unequal
+    weights each pick scans every instance, as NGINX itself does.
 
     >>> import scalelab as sl
     >>> res = sl.simulate(sl.workloads.poisson(rate=8, duration=100, seed=1), instances=10,
@@ -543,10 +595,9 @@ class LeastConnections(_Counted):
         self._unit = 1.0                  # the common weight while the count index is in use
 
     def pick(self, instances, request):
-        index = self._synced(instances)
+        index, i = self._lowest(instances)
         if index is None:
             return self._scan(instances, _state_of(instances))
-        i = index.lowest()
         if i < 0:
             return None
         if index.size[index.low] > 1:
@@ -738,3 +789,49 @@ class PeakEWMA(Balancer):
         w = math.exp(-max(now - stamp[i], 0.0) / self.decay)
         cost[i] = rtt if rtt > cost[i] else cost[i] * w + rtt * (1.0 - w)
         stamp[i] = now
+
+
+class Sticky(Balancer):
+    """Sticky sessions by cookie: a user's first request goes wherever ``fallback`` (default
+    round-robin) sends it, and every later one goes back to that instance while it is
+    healthy. When it is not, the user is re-pinned to the fallback's choice.
+
+    Reads ``request.user`` (requests without one just use the fallback) and ``healthy``.
+
+    >>> import scalelab as sl
+    >>> sticky = sl.balancers.Sticky(fallback=sl.balancers.LeastConnections())
+    """
+
+    def __init__(self, fallback: Balancer | None = None):
+        self.fallback = RoundRobin() if fallback is None else fallback
+        if not callable(getattr(self.fallback, "pick", None)):
+            raise TypeError(f"fallback must be a balancer with a pick method, got {fallback!r}")
+
+    def reset(self) -> None:
+        self._pinned: dict[int, int] = {}
+        if getattr(self, "rng", None) is not None:
+            self.fallback.rng = self.rng
+        reset = getattr(self.fallback, "reset", None)
+        if callable(reset):
+            reset()
+
+    def pick(self, instances, request):
+        if "_pinned" not in vars(self):
+            self.reset()
+        pinned = self._pinned.get(request.user) if request.user is not None else None
+        if pinned is not None and pinned < len(instances) and instances[pinned].healthy:
+            return instances[pinned]
+        choice = self.fallback.pick(instances, request)
+        if choice is not None and request.user is not None:
+            self._pinned[request.user] = getattr(choice, "index", choice)
+        return choice
+
+    def on_start(self, instance, request) -> None:
+        hook = getattr(self.fallback, "on_start", None)
+        if hook is not None:
+            hook(instance, request)
+
+    def on_finish(self, instance, request, latency) -> None:
+        hook = getattr(self.fallback, "on_finish", None)
+        if hook is not None:
+            hook(instance, request, latency)
