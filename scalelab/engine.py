@@ -72,8 +72,18 @@ class Loop:
 
     # -- the main pass ---------------------------------------------------------------------
 
+    @property
+    def plain(self) -> bool:
+        """Nothing but routing and queueing: the case :meth:`_run_plain` streamlines."""
+        return (self.queue_limit is None and self.health_check is None and not self.events
+                and self.sessions is None and self.scaling is None
+                and all(not p for p in self.pauses) and self.workload.user is None
+                and self.workload.cost is None)
+
     def run(self):
         """Open loop: replay the workload's arrival times, whatever the cluster does."""
+        if self.plain:
+            return self._run_plain()
         arrivals = self.workload.arrivals
         n = len(arrivals)
         users = [None] * n if self.workload.user is None else self.workload.user.tolist()
@@ -86,6 +96,59 @@ class Loop:
             self.arrived += 1
             self._dispatch(Request(i, t, users[i], costs[i]))
         self._advance(math.inf)
+        return self._records(arrivals, users), np.array(self.lifetimes), self.log
+
+    def _run_plain(self):
+        """:meth:`run` with every per-request step inlined, for runs with no failures, health
+        checks, sessions, limits or autoscaling — the same result, about twice as fast."""
+        arrivals = self.workload.arrivals
+        times = arrivals.tolist()
+        n = len(times)
+        self.horizon = times[-1] if n else 0.0
+        pick, view, items = self.balancer.pick, self.view, self.view._items
+        on_start, on_finish = self.on_start, self.on_finish
+        inflight, latency_of = self.state.inflight, self.state.latency
+        slot_free, work = self.slot_free, self.work
+        rate = [1.0 / spec.speed for spec in self.specs]
+        start_of, end_of, service_of, instance_of = self.start, self.end, self.service, self.instance
+        departures, requests = self.departures, self.requests
+        n_instances = len(self.specs)
+        pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
+        for i, t in enumerate(times):
+            while departures and departures[0][0] <= t:
+                end, k, j = pop(departures)
+                inflight[j] -= 1
+                request = requests.pop(k)
+                latency = end - request.arrival
+                previous = latency_of[j]
+                latency_of[j] = latency if previous == 0 else 0.8 * previous + 0.2 * latency
+                if on_finish:
+                    on_finish(items[j], request, latency)
+            request = Request(i, t)
+            choice = pick(view, request)
+            if type(choice) is InstanceView:
+                j = choice.index
+            else:
+                j = self._checked(choice)
+                if j is None:
+                    self._refuse(i, t, Status.NO_INSTANCE)
+                    continue
+            instance_of[i] = j
+            slots = slot_free[j]
+            start = t if t > slots[0] else slots[0]
+            service = work[i] * rate[j]
+            end = start + service
+            replace(slots, end)
+            start_of[i], end_of[i], service_of[i] = start, end, service
+            inflight[j] += 1
+            requests[i] = request
+            push(departures, (end, i, j))
+            if on_start:
+                on_start(items[j], request)
+        del n_instances
+        self.busy_done = sum(service_of)
+        self._advance(math.inf)
+        users = [None] * n
         return self._records(arrivals, users), np.array(self.lifetimes), self.log
 
     def run_closed(self, users: int, think_time: float, duration: float, draw_work, rng):
