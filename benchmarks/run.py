@@ -79,8 +79,9 @@ LINDLEY_CASES = [
 # JSQ/least-connections ≥ 10×, P2C ≥ 25×; the forced-loop round-robin is held to the lowest, 10×.
 LOOP_CASES = [
     Case("round-robin, pick overridden", LoopRoundRobin, "rr", 10, _theory_rr),
-    # Case("least-connections", sl.balancers.LeastConnections, "jsq", 10),
-    # Case("power of two choices", sl.balancers.PowerOfTwo, "p2c", 25),
+    Case("join-shortest-queue", sl.balancers.JoinShortestQueue, "jsq", 10),
+    Case("least-connections (NGINX)", sl.balancers.LeastConnections, "jsq", 10),
+    Case("power of two choices", sl.balancers.PowerOfTwoChoices, "p2c", 25),
 ]
 
 # 10M-request runs (performance.md §6.3: ≤ 2 s; memory goal ≤ 1.5 GB peak RSS).
@@ -350,6 +351,101 @@ def bench_loop(requests: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# e. cost per request as the cluster grows (issue: balancers): N=1000 within 2× of N=10
+
+SCALING_POLICIES = [("least-connections", sl.balancers.LeastConnections),
+                    ("power of two choices", sl.balancers.PowerOfTwoChoices)]
+
+
+def bench_scaling(requests: int) -> None:
+    print(f"e. cost per request at N=10 and N=1000, ρ=0.8, {requests:,} requests", flush=True)
+    for k, (label, policy) in enumerate(SCALING_POLICIES, 1):
+        per_request = {}
+        for n in (10, 1000):
+            workload = sl.workloads.poisson(rate=0.8 * n, duration=requests / (0.8 * n), seed=1)
+            times = [timed(lambda: sl.simulate(workload, instances=n, service_time=1.0,
+                                               balancer=policy(), seed=1))[0] for _ in range(3)]
+            per_request[n] = statistics.median(times) / len(workload)
+        ratio = per_request[1000] / per_request[10]
+        report(f"e{k}", f"{label}, µs/request N=10 → N=1000",
+               f"{per_request[10] * 1e6:.2f} → {per_request[1000] * 1e6:.2f} ({ratio:.2f}×)",
+               "N=1000 ≤ 2× N=10", ratio <= 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# f. a day of traffic with an autoscaler (issue: autoscaling): ≤ 10 s for about 10M requests
+
+def _day(duration: float, scale: int):
+    mean_rate = 10_000_000 / 86_400 / scale
+    return sl.workloads.diurnal(mean_rate=mean_rate, amplitude=0.6, period=86_400,
+                                duration=duration, seed=1)
+
+
+def _simpy_hour_with_autoscaler(workload, service_time: float) -> float:
+    """SimPy running the same kind of model for comparison: least-connections routing and a
+    threshold autoscaler every 15 s; returns the wall time."""
+    import simpy
+
+    arrivals = workload.arrivals.tolist()
+    work = np.random.default_rng(1).exponential(service_time, len(arrivals)).tolist()
+    env = simpy.Environment()
+    servers = [simpy.Resource(env, capacity=1) for _ in range(4)]
+    busy = [0.0]
+
+    def serve(k, server):
+        with server.request() as slot:
+            yield slot
+            yield env.timeout(work[k])
+            busy[0] += work[k]
+
+    def source():
+        for k, t in enumerate(arrivals):
+            yield env.timeout(t - env.now)
+            server = min(servers, key=lambda s: s.count + len(s.queue))
+            env.process(serve(k, server))
+
+    def control():
+        last = 0.0
+        while True:
+            yield env.timeout(15)
+            utilization = (busy[0] - last) / (15 * len(servers))
+            last = busy[0]
+            if utilization > 0.7:
+                servers.append(simpy.Resource(env, capacity=1))
+            elif utilization < 0.3 and len(servers) > 1:
+                servers.pop()
+
+    env.process(source())
+    env.process(control())
+    start = time.perf_counter()
+    env.run(until=workload.duration)
+    return time.perf_counter() - start
+
+
+def bench_day(scale: int) -> None:
+    service_time = 0.05
+    day = _day(86_400, scale)
+    print(f"f. one day, {len(day):,} requests, least-connections + HPA, vs SimPy on one hour",
+          flush=True)
+    elapsed, result = timed(lambda: sl.simulate(
+        day, instances=4, service_time=service_time, balancer=sl.balancers.LeastConnections(),
+        autoscaler=sl.autoscalers.HPA(target_utilization=0.6, min_replicas=2,
+                                      max_replicas=40),
+        min_instances=2, max_instances=40, boot_time=60, seed=1))
+    hour = _day(3_600, scale)
+    simpy_hour = _simpy_hour_with_autoscaler(hour, service_time)
+    per_request_sl = elapsed / len(day)
+    per_request_simpy = simpy_hour / len(hour)
+    report("f1", "a day with an autoscaler, time",
+           f"{elapsed:.1f} s ({per_request_sl * 1e6:.2f} µs/request; SimPy on one hour "
+           f"{per_request_simpy * 1e6:.2f} µs/request → {per_request_simpy / per_request_sl:.1f}×)",
+           "≤ 10 s" if scale == 1 else "≤ 1 s", elapsed <= 10 / scale)
+    report("f1c", "a day with an autoscaler, cost",
+           f"{result.summary()['instance_seconds'] / 3600:.0f} instance-hours, "
+           f"p95 {result.summary()['p95'] * 1000:.0f} ms", "info", "info")
+
+
+# ---------------------------------------------------------------------------------------------
 # d. lesson 00's slider: the Python side of one move
 
 def _find_rate_slider(explorer):
@@ -412,7 +508,7 @@ def bench_slider() -> None:
 
 # ---------------------------------------------------------------------------------------------
 
-GROUPS = {"lindley": "a", "big": "b", "loop": "c", "slider": "d"}
+GROUPS = {"lindley": "a", "big": "b", "loop": "c", "slider": "d", "scaling": "e", "day": "f"}
 
 
 def main() -> None:
@@ -425,7 +521,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="10× fewer requests everywhere (verdicts indicative only)")
     parser.add_argument("--only", metavar="NAME", choices=[*GROUPS, *GROUPS.values()],
-                        help="run one group: lindley (a), big (b), loop (c), slider (d)")
+                        help="run one group: lindley (a), big (b), loop (c), slider (d), scaling (e), day (f)")
     args = parser.parse_args()
     QUICK = args.quick
     only = GROUPS.get(args.only, args.only)
@@ -441,6 +537,10 @@ def main() -> None:
         bench_loop(200_000 // scale)
     if only in (None, "d"):
         bench_slider()
+    if only in (None, "e"):
+        bench_scaling(200_000 // scale)
+    if only in (None, "f"):
+        bench_day(scale)
     print_table()
     print(f"\nmachine: {machine()}")
     print(f"load average: {load_before} at start, {load()} at end; "

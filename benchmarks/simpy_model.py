@@ -10,8 +10,9 @@ instance. Routing policies:
 - ``"random"``: uniform over instances.
 - ``"jsq"``: join the shortest queue = least connections: fewest requests in system
   (waiting + in service); the lowest index wins ties.
-- ``"p2c"``: power of two choices: two *distinct* instances drawn uniformly; the one with
-  fewer requests in system wins, the first drawn on a tie.
+- ``"p2c"``: power of two choices as Envoy's least-request does it (and scalelab's
+  ``PowerOfTwoChoices``): two draws *with replacement*; the second wins only with strictly
+  fewer requests in system.
 
 Random numbers (interarrival gaps, service times, random picks) are pre-drawn with numpy so the
 cost measured is SimPy's event machinery, not Python's ``random``.
@@ -43,8 +44,7 @@ def simulate(policy: str = "rr", requests: int = 200_000, instances: int = 10,
         picks = rng.integers(0, instances, requests).tolist()
     elif policy == "p2c":
         first = rng.integers(0, instances, requests)
-        second = rng.integers(0, instances - 1, requests)
-        second += second >= first  # a second instance distinct from the first
+        second = rng.integers(0, instances, requests)  # with replacement, as Envoy draws
         firsts, seconds = first.tolist(), second.tolist()
 
     env = simpy.Environment()
