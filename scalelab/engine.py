@@ -18,7 +18,7 @@ import numpy as np
 
 from .autoscalers import Observation
 from .balancers import Balancer, ClusterState, InstanceView, InstancesView, Request
-from .failures import Crash, Hang, Pause, Slowdown
+from .failures import Crash, Hang, Pause, Slowdown, end_of_work
 from .result import REQUEST_FIELDS, Status
 
 
@@ -256,9 +256,9 @@ class Loop:
             start = t if t > slots[0] else slots[0]
             service = self.work[i] / spec.speed * self.slow[j] + extra
             end = start + service
-            for pause in self.pauses[j]:
-                start = pause.end_of_work(start, 0.0)
-                end = pause.end_of_work(start, service)
+            if self.pauses[j]:
+                start = end_of_work(self.pauses[j], start, 0.0)
+                end = end_of_work(self.pauses[j], start, service)
             heapq.heapreplace(slots, end)
             self.start[i], self.end[i], self.service[i] = start, end, service
         self.state.inflight[j] += 1

@@ -134,3 +134,18 @@ class Pause(Failure):
         k = (t - self.at) // self.every
         start = self.at + k * self.every
         return start if t < start + self.length else start + self.every
+
+
+def end_of_work(pauses, start: float, work: float) -> float:
+    """When ``work`` seconds of work that may begin at ``start`` are done on an instance with
+    these ``pauses`` (any number, overlapping or not): paused time does not count."""
+    while True:
+        nearest = min(pause._pause_at_or_after(start) for pause in pauses)
+        holding = [p for p in pauses if p._pause_at_or_after(start) <= start]
+        if holding:  # inside a pause: wait for the latest of the overlapping ones to end
+            start = max(p._pause_at_or_after(start) + p.length for p in holding)
+            continue
+        if start + work <= nearest:
+            return start + work
+        work -= nearest - start
+        start = nearest

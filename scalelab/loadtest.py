@@ -161,6 +161,26 @@ class Simulated:
         return f"Simulated({', '.join(f'{k}={v!r}' for k, v in self.cluster.items())})"
 
 
+class LabTarget:
+    """A running ``sl.lab.Lab`` as a load-test target: the shape's requests go through the real
+    proxy to ``path``. ``run`` wraps a lab in one of these by itself (path ``/work?ms=20``)."""
+
+    def __init__(self, lab, path: str = "/work?ms=20"):
+        if not callable(getattr(lab, "load", None)):
+            raise TypeError(f"lab must be a running sl.lab.Lab, got {lab!r}")
+        self.lab, self.path = lab, path
+
+    def open_loop(self, workload: Workload, seed: int) -> Result:
+        return self.lab.load(workload, path=self.path)
+
+    def closed_loop(self, users: int, think_time: float, duration: float, seed: int) -> Result:
+        return self.lab.load(mode="closed", users=users, think=think_time, duration=duration,
+                             path=self.path)
+
+    def __repr__(self) -> str:
+        return f"LabTarget({self.lab!r}, path={self.path!r})"
+
+
 # -- breaking-point criteria ----------------------------------------------------------------
 
 class Criterion:
@@ -221,6 +241,8 @@ def run(shape: Shape, target, mode: str = "open", users: int | None = None,
     """
     if not isinstance(shape, Shape):
         raise TypeError(f"shape must be a load shape such as sl.loadtest.ramp(…), got {shape!r}")
+    if not callable(getattr(target, "open_loop", None)):
+        target = LabTarget(target)  # a real lab: same shapes, same report
     criterion = ThroughputBelow() if criterion is None else criterion
     if not isinstance(criterion, Criterion):
         raise TypeError(f"criterion must be ThroughputBelow, LatencyAbove or ErrorsAbove, "
@@ -278,7 +300,8 @@ class Report:
     def verdict(self) -> str:
         point = self.breaking_point
         if point is None:
-            return f"No breaking point up to {self.rows[-1]['offered']:g} requests/s ({self.criterion})."
+            top = max(row["offered"] for row in self.rows)  # a spike's last stage is not its top
+            return f"No breaking point up to {top:g} requests/s ({self.criterion})."
         return f"Breaking point: {point:g} requests/s offered ({self.criterion})."
 
     _COLUMNS = (("offered", "offered /s", "{:.3g}"), ("sent", "sent /s", "{:.3g}"),

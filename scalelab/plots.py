@@ -398,3 +398,597 @@ def cost_vs_slo(rows: list[dict]) -> go.Figure:
                       yaxis_title="requests missing the SLO (%)", height=440,
                       legend={"x": 0.75, "y": 0.98}, **_SCALING_LAYOUT)
     return fig
+
+
+# -- lesson 05: load testing ----------------------------------------------------------------------
+# Rates in requests per second. The API's latencies are shown in milliseconds; the photo
+# service's (lesson 04's, about 1 s of work per request) in seconds, over time in minutes.
+
+
+def _held(x: np.ndarray, y: np.ndarray, end: float) -> tuple[np.ndarray, np.ndarray]:
+    """A step line's points with its last value held until ``end`` (line shape "hv")."""
+    return np.append(x, end), np.append(y, y[-1] if len(y) else np.nan)
+
+
+def load_test_traces(runs: dict, theory: dict | None = None, x: str = "offered") -> list[dict]:
+    """x/y data of every trace of :func:`load_test`, in trace order: per run, achieved and p95
+    (ms) against the offered (or ``x="sent"``: actually sent) rate; then theory's p95 curve
+    (ms; left out without ``theory``)."""
+    traces = []
+    for columns in runs.values():
+        traces.append({"x": columns[x], "y": columns["throughput"]})
+        traces.append({"x": columns[x], "y": columns["p95"] * MS})
+    if theory is not None:
+        traces.append({"x": theory["curve_rate"], "y": theory["curve_p95"] * MS})
+    return traces
+
+
+def load_test(runs: dict, theory: dict | None = None, capacity: float | None = None,
+              slo: float | None = None, x: str = "offered") -> go.Figure:
+    """Left: achieved throughput against offered load (the plateau), with the ideal "achieved =
+    offered" line and the ``capacity``. Right: p95 latency (ms, log scale) against offered load
+    (the knee), with theory's curve and the ``slo`` (s). ``runs`` maps a name to
+    ``scenarios.report_columns``; ``theory`` is ``scenarios.step_test``'s output. ``x="sent"``
+    puts the rate actually sent on the x axis (short stages of random arrivals stray from
+    the offered rate)."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("Achieved throughput: the plateau",
+                                        "p95 latency: the knee"))
+    top = max(float(np.max(c[x])) for c in runs.values()) * 1.05
+    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name=f"achieved = {x}",
+                             line={"color": WONG["black"], "dash": "dot", "width": 1}),
+                  row=1, col=1)
+    if capacity is not None:
+        fig.add_trace(go.Scatter(x=[0, top], y=[capacity, capacity], mode="lines",
+                                 name=f"capacity, {capacity:g}/s",
+                                 line={"color": WONG["vermillion"], "dash": "dash", "width": 1}),
+                      row=1, col=1)
+    if slo is not None:
+        fig.add_trace(go.Scatter(x=[0, top], y=[slo * MS, slo * MS], mode="lines",
+                                 name=f"SLO, p95 ≤ {slo * MS:g} ms",
+                                 line={"color": WONG["purple"], "dash": "dash", "width": 1}),
+                      row=1, col=2)
+    data = load_test_traces(runs, theory, x)
+    for k, name in enumerate(runs):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        style = {"mode": "lines+markers", "line": {"color": colour}, "marker": {"size": 7},
+                 "legendgroup": name}
+        fig.add_trace(go.Scatter(x=data[2 * k]["x"], y=data[2 * k]["y"], name=name, **style),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=data[2 * k + 1]["x"], y=data[2 * k + 1]["y"], name=name,
+                                 showlegend=False, **style), row=1, col=2)
+    if theory is not None:
+        fig.add_trace(go.Scatter(x=data[-1]["x"], y=data[-1]["y"], mode="lines",
+                                 name="theory (a queue per instance)",
+                                 line={"color": WONG["sky"], "width": 3}), row=1, col=2)
+    for col in (1, 2):
+        fig.update_xaxes(title_text=f"{x} (requests/s)", range=[0, top], row=1, col=col)
+    fig.update_yaxes(title_text="achieved (requests/s)", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="p95 latency (ms)", type="log", dtick=1, row=1, col=2)
+    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.2}, **_LAYOUT)
+    return fig
+
+
+def coordinated_omission(data: dict) -> go.Figure:
+    """The stalled API (``scenarios.coordinated_omission``), first seconds of each run. Top:
+    each request's latency (ms) at the time it was meant to be sent, open and closed loop.
+    Bottom: requests sent per second. Shaded: the stalls."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+                        row_heights=[0.62, 0.38],
+                        subplot_titles=("Latency of each request, by when it was sent",
+                                        "Requests sent per second"))
+    names = {"open": "open loop: sends on schedule", "closed": "closed loop: one user waits"}
+    colours = {"open": WONG["vermillion"], "closed": WONG["blue"]}
+    for mode, series in data["series"].items():
+        fig.add_trace(go.Scatter(x=series["send"], y=series["latency"] * MS, mode="markers",
+                                 marker={"color": colours[mode], "size": 4,
+                                         "symbol": "circle" if mode == "open" else "x"},
+                                 name=names[mode], legendgroup=mode), row=1, col=1)
+        width = series["bin_time"][1] - series["bin_time"][0]
+        x, y = _held(series["bin_time"], series["sent_per_s"], series["bin_time"][-1] + width)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines",
+                                 line={"color": colours[mode], "shape": "hv"},
+                                 name=names[mode], legendgroup=mode, showlegend=False),
+                      row=2, col=1)
+    for start, end in data["pauses"]:
+        for row in (1, 2):
+            fig.add_vrect(x0=start, x1=end, fillcolor=WONG["black"], opacity=0.1, line_width=0,
+                          row=row, col=1)
+    fig.update_yaxes(title_text="latency (ms)", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="time (s); shaded: the server is frozen", row=2, col=1)
+    fig.update_layout(height=520, legend={"orientation": "h", "y": -0.15}, **_LAYOUT)
+    return fig
+
+
+_LOAD_ROWS = ("Offered and achieved (requests/s)", "p95 latency (s)", "Instances in service")
+
+
+def load_over_time_traces(runs: dict) -> list[dict]:
+    """x/y data of every trace of :func:`load_over_time`, in trace order (time in minutes):
+    the offered rate of the first run, the SLO, then per run achieved, p95 (s), instances."""
+    first = next(iter(runs.values()))
+    span = np.array([0.0, first["duration"] / 60])
+    traces = [{"x": first["offered_time"] / 60, "y": first["offered"]},
+              {"x": span, "y": np.array([first["slo"], first["slo"]])}]
+    for series in runs.values():
+        minutes = series["time"] / 60
+        x, y = _held(minutes, series["instances"], series["duration"] / 60)
+        traces += [{"x": minutes, "y": series["achieved"]}, {"x": minutes, "y": series["p95"]},
+                   {"x": x, "y": y}]
+    return traces
+
+
+def load_over_time(runs: dict) -> go.Figure:
+    """Load tests over time, one colour per named ``scenarios.load_series``: the offered load
+    and what was achieved, p95 latency against the SLO (log scale), instances in service. All
+    runs must share one shape."""
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                        subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
+    data = load_over_time_traces(runs)
+    fig.add_trace(go.Scatter(x=data[0]["x"], y=data[0]["y"], mode="lines", name="offered",
+                             line={"color": WONG["black"], "dash": "dot"}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=data[1]["x"], y=data[1]["y"], mode="lines", name="SLO",
+                             line={"color": WONG["vermillion"], "dash": "dash"}), row=2, col=1)
+    for k, name in enumerate(runs):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        base = 2 + 3 * k
+        for row, offset, shape in ((1, 0, "linear"), (2, 1, "linear"), (3, 2, "hv")):
+            fig.add_trace(go.Scatter(x=data[base + offset]["x"], y=data[base + offset]["y"],
+                                     mode="lines", name=name, legendgroup=name,
+                                     showlegend=row == 1,
+                                     line={"color": colour, "shape": shape}), row=row, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", dtick=2, row=3, col=1)
+    fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
+    fig.update_layout(height=640, legend={"orientation": "h", "y": -0.1}, **_SCALING_LAYOUT)
+    return fig
+
+
+def load_test_explorer_traces(series: dict) -> list[dict]:
+    """x/y data of every trace of :func:`load_test_explorer`, in trace order: offered,
+    achieved, the breaking point (a cross; NaN if none), p95 (s), SLO, instances."""
+    minutes = series["time"] / 60
+    span = np.array([0.0, series["duration"] / 60])
+    return [
+        {"x": series["offered_time"] / 60, "y": series["offered"]},
+        {"x": minutes, "y": series["achieved"]},
+        {"x": np.array([series["broken_time"] / 60]), "y": np.array([series["breaking_point"]])},
+        {"x": minutes, "y": series["p95"]},
+        {"x": span, "y": np.array([series["slo"], series["slo"]])},
+        dict(zip("xy", _held(minutes, series["instances"], series["duration"] / 60))),
+    ]
+
+
+def load_test_explorer(series: dict) -> go.Figure:
+    """The load-test explorer (``scenarios.load_test_explorer``): offered and achieved load
+    with the breaking point marked, p95 against the SLO, instances in service, over time."""
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                        subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
+    styles = [
+        (1, {"name": "offered", "mode": "lines", "line": {"color": WONG["black"], "dash": "dot"}}),
+        (1, {"name": "achieved", "mode": "lines", "line": {"color": WONG["green"], "width": 3}}),
+        (1, {"name": "breaking point", "mode": "markers",
+             "marker": {"color": WONG["vermillion"], "size": 16, "symbol": "x"}}),
+        (2, {"name": "p95 latency", "mode": "lines", "line": {"color": WONG["purple"]}}),
+        (2, {"name": "SLO", "mode": "lines", "line": {"color": WONG["vermillion"],
+                                                      "dash": "dash"}}),
+        (3, {"name": "instances", "mode": "lines",
+             "line": {"color": WONG["blue"], "shape": "hv"}}),
+    ]
+    for (row, style), data in zip(styles, load_test_explorer_traces(series)):
+        fig.add_trace(go.Scatter(x=data["x"], y=data["y"], **style), row=row, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", dtick=2, row=3, col=1)
+    fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
+    fig.update_layout(height=620, legend={"orientation": "h", "y": -0.1}, **_SCALING_LAYOUT)
+    return fig
+
+
+# -- lesson 02: load balancers --------------------------------------------------------------
+# Latencies in milliseconds (log scales: the tails span several decades), times in seconds.
+
+
+def _lb_held(x: np.ndarray, y: np.ndarray, end: float) -> tuple[np.ndarray, np.ndarray]:
+    """A step line's points (shape "hv") with its last value held until ``end``."""
+    return np.append(x, end), np.append(y, y[-1] if len(y) else np.nan)
+
+_POLICY_COLOURS = {"round robin": WONG["vermillion"], "weighted round robin": WONG["orange"],
+                   "random": WONG["purple"], "least connections": WONG["blue"],
+                   "power of two choices": WONG["green"], "peak EWMA": WONG["sky"],
+                   "one shared queue": WONG["black"]}
+
+
+def _policy_colour(name: str, k: int) -> str:
+    return _POLICY_COLOURS.get(name, SERIES_COLOURS[k % len(SERIES_COLOURS)])
+
+
+def policy_race(race: dict) -> go.Figure:
+    """Every policy of ``scenarios.policy_race`` on the same traffic. Left: median, p95 and p99
+    latency (ms, log scale), one bar per policy. Right: the share of requests each instance
+    received, beside its share of the capacity (black diamonds)."""
+    speeds = race["speeds"]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.1,
+                        subplot_titles=("Latency (log scale)", "Share of the requests"))
+    stats = ["p50", "p95", "p99"]
+    names = {"p50": "median", "p95": "p95", "p99": "p99"}
+    instances = [f"instance {i}<br>speed {s:g}" for i, s in enumerate(speeds)]
+    for k, (name, run) in enumerate(race["policies"].items()):
+        colour = _policy_colour(name, k)
+        fig.add_trace(go.Bar(x=[names[s] for s in stats],
+                             y=[run["summary"][s] * MS for s in stats], name=name,
+                             marker_color=colour, legendgroup=name), row=1, col=1)
+        fig.add_trace(go.Bar(x=instances, y=run["share"], name=name, marker_color=colour,
+                             legendgroup=name, showlegend=False), row=1, col=2)
+    fig.add_trace(go.Scatter(x=instances, y=race["capacity_share"], mode="markers",
+                             name="share of the capacity",
+                             marker={"color": WONG["black"], "symbol": "diamond", "size": 12,
+                                     "line": {"color": "white", "width": 1}}), row=1, col=2)
+    fig.update_yaxes(title_text="latency (ms)", type="log", dtick=1, row=1, col=1)
+    fig.update_yaxes(title_text="fraction of requests", tickformat=".0%", rangemode="tozero",
+                     row=1, col=2)
+    fig.update_layout(height=420, barmode="group", bargap=0.2,
+                      legend={"orientation": "h", "y": -0.22}, **_LAYOUT)
+    return fig
+
+
+def dispatch_curves(curves: dict) -> go.Figure:
+    """Mean response time (in units of the mean work) against utilization for
+    ``scenarios.dispatch_curves``: the closed forms as lines, the simulation as markers."""
+    fig = go.Figure()
+    labels = {"random": "random (M/M/1)",
+              "round robin": f"round robin (E{curves['instances']}/M/1)",
+              "power of two choices": "power of two choices (very many instances)",
+              "one shared queue": f"one shared queue (M/M/{curves['instances']}): the best "
+                                  "possible"}
+    for k, (name, values) in enumerate(curves["theory"].items()):
+        dash = "dot" if name == "one shared queue" else "solid"
+        fig.add_trace(go.Scatter(x=curves["curve_load"], y=values, mode="lines",
+                                 name=labels.get(name, name), legendgroup=name,
+                                 line={"color": _policy_colour(name, k), "dash": dash}))
+    for k, (name, values) in enumerate(curves["simulated"].items()):
+        fig.add_trace(go.Scatter(x=curves["loads"], y=values, mode="markers",
+                                 name=f"{name}, simulated ({curves['instances']} instances)",
+                                 legendgroup=name,
+                                 marker={"color": _policy_colour(name, k), "size": 10,
+                                         "symbol": "x" if name != "least connections"
+                                         else "diamond"}))
+    fig.update_layout(xaxis_title="utilization ρ", yaxis_title="mean response time (× the work)",
+                      xaxis_range=[0.28, 0.97], yaxis_range=[0, 11], height=440,
+                      legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.8)"},
+                      **_LAYOUT)
+    return fig
+
+
+def rehash(moves: dict) -> go.Figure:
+    """Users per instance after going from ``before`` to ``after`` instances
+    (``scenarios.rehash``): those who stayed where they were, and those who moved there."""
+    schemes = moves["schemes"]
+    fig = make_subplots(rows=1, cols=len(schemes), shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=[f"{name}: {s['moved']:.0%} of users moved"
+                                        for name, s in schemes.items()])
+    x = np.arange(moves["after"])
+    for col, scheme in enumerate(schemes.values(), start=1):
+        fig.add_trace(go.Bar(x=x, y=scheme["stayed"], name="stayed on their instance",
+                             marker_color=WONG["blue"], legendgroup="stayed",
+                             showlegend=col == 1), row=1, col=col)
+        fig.add_trace(go.Bar(x=x, y=scheme["arrived"], name="moved here from another instance",
+                             marker_color=WONG["vermillion"], legendgroup="moved",
+                             showlegend=col == 1), row=1, col=col)
+        fig.update_xaxes(title_text=f"instance (the new one is {moves['after'] - 1})",
+                         tickmode="linear", row=1, col=col)
+    fig.update_yaxes(title_text="users", row=1, col=1)
+    fig.update_layout(height=380, barmode="stack", legend={"orientation": "h", "y": -0.25},
+                      **_LAYOUT)
+    return fig
+
+
+def _run_colour(name: str, k: int) -> str:
+    """A policy's colour when ``name`` starts with a policy's name ("round robin, 1 retry")."""
+    for policy in sorted(_POLICY_COLOURS, key=len, reverse=True):
+        if name.startswith(policy):
+            return _POLICY_COLOURS[policy]
+    return SERIES_COLOURS[k % len(SERIES_COLOURS)]
+
+
+def outages(runs: dict) -> go.Figure:
+    """Failed requests per second over time, one line per named ``scenarios.outage`` (coloured
+    by the policy its name starts with). Shaded: from the first crash until the last run's
+    health check marked the instance down. The time axis spans the crash and what follows."""
+    fig = go.Figure()
+    top = max([float(np.max(r["errors_per_s"])) for r in runs.values()] + [1.0])
+    ends = []
+    for k, (name, run) in enumerate(runs.items()):
+        end = run["time"][-1] + (run["time"][1] - run["time"][0] if len(run["time"]) > 1 else 1)
+        ends.append(float(end))
+        x, y = _lb_held(run["time"], run["errors_per_s"], end)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                                 line={"color": _run_colour(name, k), "shape": "hv",
+                                       "dash": ("solid", "dash", "dot", "dashdot")[k % 4],
+                                       "width": 2.5}))
+    windows = [(r["crash"], r["marked_down"]) for r in runs.values()
+               if np.isfinite(r["crash"]) and np.isfinite(r["marked_down"])]
+    if windows:
+        fig.add_vrect(x0=min(w[0] for w in windows), x1=max(w[1] for w in windows),
+                      fillcolor=WONG["vermillion"], opacity=0.12, line_width=0, layer="below",
+                      annotation_text="dead, still in rotation", annotation_position="top left")
+    crash = min((r["crash"] for r in runs.values() if np.isfinite(r["crash"])), default=0.0)
+    detection = max((r["detection"] for r in runs.values() if np.isfinite(r["detection"])),
+                    default=1.0)
+    span = [max(0.0, crash - 2 * detection), min(max(ends), crash + 4 * detection)]
+    fig.update_layout(xaxis_title="time (s)", yaxis_title="failed requests per second",
+                      xaxis_range=span, yaxis_range=[0, top * 1.15], height=360,
+                      legend={"orientation": "h", "y": -0.25}, **_LAYOUT)
+    return fig
+
+
+EXPLORER_LATENCY_RANGE_MS = (10.0, 100_000.0)
+
+
+def balancer_explorer_traces(run: dict) -> list[dict]:
+    """x/y data of every trace of :func:`balancer_explorer`, in trace order: p50, p95, p99 (ms)
+    of the chosen policy, round robin's p99 (ms), requests share per instance, share of the
+    capacity, failed requests per second, healthy instances. ``run`` is
+    ``scenarios.balancer_explorer``'s output."""
+    t = run["latency_time"]
+    instances = np.array([f"instance {i}" for i in range(len(run["speeds"]))])
+    bin = float(run["time"][1] - run["time"][0]) if len(run["time"]) > 1 else 1.0
+    errors_x, errors_y = _lb_held(run["time"], run["errors_per_s"], run["time"][-1] + bin)
+    healthy_x, healthy_y = _lb_held(run["time"], run["healthy"].astype(float),
+                                 run["time"][-1] + bin)
+    return [
+        {"x": t, "y": run["p50"] * MS},
+        {"x": t, "y": run["p95"] * MS},
+        {"x": t, "y": run["p99"] * MS},
+        {"x": t, "y": run["baseline_p99"] * MS},
+        {"x": instances, "y": run["share"]},
+        {"x": instances, "y": run["capacity_share"]},
+        {"x": errors_x, "y": errors_y},
+        {"x": healthy_x, "y": healthy_y},
+    ]
+
+
+def balancer_explorer_shapes(run: dict) -> list[dict]:
+    """The shaded windows of the bottom panel: dead but in rotation (crash → marked down), and
+    out of rotation (marked down → marked up)."""
+    end = float(run["time"][-1] + (run["time"][1] - run["time"][0]))
+    down = run["marked_down"] if np.isfinite(run["marked_down"]) else end
+    up = run["marked_up"] if np.isfinite(run["marked_up"]) else end
+    base = {"type": "rect", "xref": "x3", "yref": "y3 domain", "y0": 0, "y1": 1,
+            "line": {"width": 0}, "layer": "below"}
+    return [{**base, "x0": run["crash"], "x1": down, "fillcolor": WONG["vermillion"],
+             "opacity": 0.18},
+            {**base, "x0": down, "x1": up, "fillcolor": WONG["black"], "opacity": 0.07}]
+
+
+def balancer_explorer_ranges(run: dict) -> dict:
+    """Axis ranges that follow the setting: the share panel (``yaxis2``) and the failures
+    (``yaxis3``) always show their highest bar, and never shrink below 40 % and 5/s."""
+    share = max(float(np.max(run["share"])), float(np.max(run["capacity_share"])))
+    return {"yaxis2": [0.0, max(0.4, 1.15 * share)],
+            "yaxis3": [0.0, max(5.0, 1.15 * float(np.max(run["errors_per_s"])))]}
+
+
+def balancer_explorer(run: dict) -> go.Figure:
+    """The balancer explorer (``scenarios.balancer_explorer``). Top left: latency over time of
+    the chosen policy, with round robin's p99 on the same traffic. Top right: requests per
+    instance against capacity. Bottom: the crash — failed requests per second and the
+    instances the balancer considers healthy; shaded red while the dead instance is still in
+    rotation, grey while it is out."""
+    bin = float(run["latency_time"][1] - run["latency_time"][0])
+    fig = make_subplots(rows=2, cols=2, column_widths=[0.62, 0.38], row_heights=[0.58, 0.42],
+                        specs=[[{}, {}], [{"colspan": 2, "secondary_y": True}, None]],
+                        horizontal_spacing=0.1, vertical_spacing=0.16,
+                        subplot_titles=(f"Latency over time (per {bin:g} s)",
+                                        "Share of the requests",
+                                        "Instance 0 crashes: failed requests, healthy instances"))
+    styles = [
+        ((1, 1, False), go.Scatter, {"name": "median", "mode": "lines",
+                                     "line": {"color": WONG["sky"]}}),
+        ((1, 1, False), go.Scatter, {"name": "p95", "mode": "lines",
+                                     "line": {"color": WONG["blue"]}}),
+        ((1, 1, False), go.Scatter, {"name": "p99", "mode": "lines",
+                                     "line": {"color": WONG["black"], "width": 3}}),
+        ((1, 1, False), go.Scatter, {"name": "p99 of round robin", "mode": "lines",
+                                     "line": {"color": WONG["vermillion"], "dash": "dot"}}),
+        ((1, 2, False), go.Bar, {"name": "share of the requests",
+                                 "marker_color": WONG["blue"]}),
+        ((1, 2, False), go.Scatter, {"name": "share of the capacity", "mode": "markers",
+                                     "marker": {"color": WONG["black"], "symbol": "diamond",
+                                                "size": 12,
+                                                "line": {"color": "white", "width": 1}}}),
+        ((2, 1, False), go.Scatter, {"name": "failed requests per second", "mode": "lines",
+                                     "fill": "tozeroy", "fillcolor": "rgba(213, 94, 0, 0.3)",
+                                     "line": {"color": WONG["vermillion"], "shape": "hv"}}),
+        ((2, 1, True), go.Scatter, {"name": "healthy instances", "mode": "lines",
+                                    "line": {"color": WONG["green"], "shape": "hv",
+                                             "width": 3}}),
+    ]
+    for ((row, col, secondary), kind, style), data in zip(styles,
+                                                          balancer_explorer_traces(run)):
+        fig.add_trace(kind(x=data["x"], y=data["y"], **style), row=row, col=col,
+                      secondary_y=secondary if row == 2 else None)
+    low, high = EXPLORER_LATENCY_RANGE_MS
+    fig.update_xaxes(title_text="time (s)", row=1, col=1)
+    fig.update_yaxes(title_text="latency (ms)", type="log",
+                     range=[np.log10(low), np.log10(high)], row=1, col=1)
+    ranges = balancer_explorer_ranges(run)
+    fig.update_yaxes(tickformat=".0%", range=ranges["yaxis2"], row=1, col=2)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_yaxes(title_text="failed per second", range=ranges["yaxis3"], row=2, col=1,
+                     secondary_y=False)
+    fig.update_yaxes(title_text="healthy", range=[0, len(run["speeds"]) + 0.5], dtick=1,
+                     showgrid=False, row=2, col=1, secondary_y=True)
+    fig.update_layout(height=680, shapes=balancer_explorer_shapes(run),
+                      legend={"orientation": "h", "y": -0.12}, **_LAYOUT)
+    return fig
+
+
+# -- lesson 03: statelessness ---------------------------------------------------------------------
+
+_STORY_OUTCOMES = (  # outcome → how its markers look (shape and colour: never colour alone)
+    ("logs in", {"symbol": "diamond", "color": WONG["black"], "size": 13}),
+    ("session found", {"symbol": "circle", "color": WONG["green"], "size": 14}),
+    ("no session: logs in again", {"symbol": "x", "color": WONG["vermillion"], "size": 15}),
+    ("failed", {"symbol": "square-open", "color": WONG["purple"], "size": 13}),
+)
+_USER_COLOURS = [WONG[k] for k in ("blue", "orange", "purple", "sky", "yellow")]
+
+
+def session_story(rows: list[dict]) -> go.Figure:
+    """Each request of a small run (rows of ``scenarios.session_story``) as a marker: time
+    across, the instance that answered down; one line per user joins their requests, and the
+    marker says whether that instance knew them."""
+    fig = go.Figure()
+    users = list(dict.fromkeys(row["user"] for row in rows))
+    for k, user in enumerate(users):
+        mine = [row for row in rows if row["user"] == user]
+        fig.add_trace(go.Scatter(
+            x=[row["time"] for row in mine], y=[row["instance"] for row in mine],
+            mode="lines", name=user, line={"color": _USER_COLOURS[k % len(_USER_COLOURS)],
+                                           "width": 2, "dash": ("solid", "dash", "dot")[k % 3]}))
+    for outcome, marker in _STORY_OUTCOMES:
+        chosen = [row for row in rows if row["outcome"] == outcome]
+        if not chosen:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[row["time"] for row in chosen], y=[row["instance"] for row in chosen],
+            mode="markers+text", name=outcome, marker=marker, textposition="top center",
+            text=[f"{row['user']} {row['request']}" for row in chosen], cliponaxis=False))
+    instances = sorted({row["instance"] for row in rows})
+    fig.update_yaxes(title_text="answered by instance", categoryorder="array",
+                     categoryarray=instances[::-1], range=[-0.6, len(instances) - 0.3])
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_layout(height=330, legend={"orientation": "h", "y": -0.3}, **_LAYOUT)
+    return fig
+
+
+def lost_share_curve(curve: dict) -> go.Figure:
+    """Share of follow-up requests that found no session against the number of instances:
+    simulated (markers) beside (N − 1) / N (from ``scenarios.lost_share_curve``)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=curve["instances"], y=curve["theory"] * 100, mode="lines",
+                             name="(N − 1) / N", line={"color": WONG["black"], "dash": "dash"}))
+    fig.add_trace(go.Scatter(x=curve["instances"], y=curve["simulated"] * 100, mode="markers",
+                             name="simulated", marker={"color": WONG["vermillion"], "size": 11,
+                                                       "symbol": "x"}))
+    fig.update_layout(xaxis_title="instances N (round robin, sessions in memory)",
+                      yaxis_title="follow-up requests that found no session (%)",
+                      yaxis_range=[0, 100], xaxis_dtick=1, height=360,
+                      legend={"x": 0.7, "y": 0.1}, **_LAYOUT)
+    return fig
+
+
+def sticky_cost(cost: dict) -> go.Figure:
+    """How busy each instance was over time (% per bin), one panel per design of
+    ``scenarios.sticky_cost``: lines close together mean an even load."""
+    names = list(cost["designs"])
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05,
+                        subplot_titles=names)
+    x = cost["time"] + cost["bin"] / 2
+    for col, name in enumerate(names, 1):
+        for j, instance in enumerate(cost["names"]):
+            fig.add_trace(go.Scatter(
+                x=x, y=cost["designs"][name]["busy"][j] * 100, mode="lines", name=instance,
+                legendgroup=instance, showlegend=col == 1,
+                line={"color": SERIES_COLOURS[j % len(SERIES_COLOURS)],
+                      "dash": ("solid", "dash", "dot", "dashdot")[j % 4]}), row=1, col=col)
+        fig.update_xaxes(title_text="time (s)", row=1, col=col)
+    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105],
+                     row=1, col=1)
+    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25,
+                                          "title": {"text": "instance "}}, **_LAYOUT)
+    return fig
+
+
+def disposable(runs: dict) -> go.Figure:
+    """Lost sessions per bin while instances crash, are replaced, added and removed (from
+    ``scenarios.disposable``): round robin with sessions in memory on top (its own scale), the
+    other designs below; dotted lines mark the events."""
+    names = list(runs["designs"])
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        row_heights=[0.45, 0.55],
+                        subplot_titles=(names[0], " and ".join(names[1:])))
+    width = runs["bin"]
+    for k, name in enumerate(names):
+        fig.add_trace(go.Scatter(x=runs["time"], y=runs["designs"][name]["lost"], name=name,
+                                 mode="lines", line={"shape": "hv", "width": 3,
+                                                     "color": SERIES_COLOURS[k],
+                                                     "dash": ("solid", "solid", "dash")[k % 3]}),
+                      row=1 if k == 0 else 2, col=1)
+    for k, (when, what) in enumerate(runs["events"]):
+        for row in (1, 2):
+            fig.add_vline(x=when, line={"color": WONG["black"], "dash": "dot", "width": 1},
+                          row=row, col=1)
+        fig.add_annotation(x=when, y=1.0, yref="paper", text=what, showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"size": 11},
+                           yshift=30 if k % 2 else 14)
+    fig.update_yaxes(title_text=f"lost per {width:g} s", rangemode="tozero", row=1, col=1)
+    rest = max([float(np.max(runs["designs"][n]["lost"])) for n in names[1:]] + [1.0])
+    fig.update_yaxes(title_text=f"lost per {width:g} s", range=[-0.04 * rest, rest * 1.1],
+                     row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_layout(height=500, legend={"orientation": "h", "y": -0.18},
+                      template="plotly_white", margin={"l": 60, "r": 20, "t": 100, "b": 50})
+    return fig
+
+
+def stateless_explorer_traces(data: dict) -> list[dict]:
+    """x/y data of every trace of :func:`stateless_explorer`, in trace order (latency in ms);
+    the crash lines are empty when nothing crashes."""
+    time, lost, p95 = data["time"], data["lost"], data["p95"] * MS
+    crashed = data["crash"]
+    at = np.array([data["crash_at"]] * 2) if crashed else np.array([])
+
+    def line(values, log=False):
+        """A vertical line at the crash spanning ``values`` (from 0, or its lowest on a log axis)."""
+        if not crashed:
+            return np.array([])
+        finite = values[np.isfinite(values)]
+        finite = finite[finite > 0]
+        top = float(finite.max()) * 1.05 if len(finite) else 1.0
+        bottom = float(finite.min()) * 0.95 if log and len(finite) else 0.0
+        return np.array([bottom, max(top, 1.0)])
+
+    requests = np.asarray(data["requests"], dtype=float)
+    names = np.array(data["names"])
+    return [
+        {"x": time, "y": lost},
+        {"x": at, "y": line(lost)},
+        {"x": time, "y": p95},
+        {"x": at, "y": line(p95, log=True)},
+        {"x": names, "y": requests},
+        {"x": names, "y": np.full(len(names), requests.mean())},
+    ]
+
+
+def stateless_explorer(data: dict) -> go.Figure:
+    """The statelessness explorer (``scenarios.stateless_explorer``): lost sessions and p95
+    latency per 10 s over time, and the requests each instance served beside the mean."""
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.36, 0.36, 0.28],
+                        horizontal_spacing=0.08,
+                        subplot_titles=("Lost sessions per 10 s", "p95 latency per 10 s",
+                                        "Requests per instance"))
+    crash = {"color": WONG["black"], "dash": "dot", "width": 1.5}
+    styles = [
+        (1, {"name": "lost sessions", "mode": "lines", "fill": "tozeroy",
+             "line": {"color": WONG["vermillion"], "shape": "hv"}}),
+        (1, {"name": "crash", "mode": "lines", "line": crash}),
+        (2, {"name": "p95 latency", "mode": "lines", "line": {"color": WONG["blue"]}}),
+        (2, {"name": "crash", "mode": "lines", "line": crash, "showlegend": False}),
+        (3, {"name": "requests served", "type": "bar", "marker": {"color": WONG["sky"]}}),
+        (3, {"name": "mean", "mode": "lines", "line": {"color": WONG["black"], "dash": "dash"}}),
+    ]
+    for (col, style), data_xy in zip(styles, stateless_explorer_traces(data)):
+        kind = go.Bar if style.pop("type", None) == "bar" else go.Scatter
+        fig.add_trace(kind(x=data_xy["x"], y=data_xy["y"], **style), row=1, col=col)
+    fig.update_xaxes(title_text="time (s)", row=1, col=1)
+    fig.update_xaxes(title_text="time (s)", row=1, col=2)
+    fig.update_xaxes(title_text="instance", row=1, col=3)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="ms (log scale)", type="log", dtick=1, row=1, col=2)
+    fig.update_yaxes(rangemode="tozero", row=1, col=3)
+    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25}, **_LAYOUT)
+    return fig

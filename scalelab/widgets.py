@@ -204,3 +204,194 @@ def _autoscaling_readout(s: dict, asked: dict) -> str:
     if s["max_instances"] > asked["max_instances"]:
         lines.append(f"Max instances cannot be below min instances: using {s['max_instances']}.")
     return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
+
+
+# -- lesson 05: load testing ----------------------------------------------------------------------
+
+def load_test_explorer(shape: str = "ramp", peak_rate: float = 6.0, instances: int = 2,
+                       autoscaler: bool = False, seed: int = 0) -> Explorer:
+    """A load test of lesson 04's photo service (1 s of work per request, p95 within 10 s):
+    pick the shape, its peak rate, the instances and whether the HPA autoscaler (50 % target,
+    60 s warm-up) may add more; see offered against achieved load, p95 against the SLO and
+    the instances over ten minutes, and where it breaks (``scenarios.load_test_explorer``)."""
+    wide = {"description_width": "initial"}
+    controls = {
+        "shape": W.Dropdown(options=list(scenarios.LOADTEST_EXPLORER_SHAPES), value=shape,
+                            description="shape", style=wide),
+        "peak_rate": W.FloatSlider(value=peak_rate, min=1, max=10, step=0.5,
+                                   description="peak (requests/s)", readout_format=".1f",
+                                   continuous_update=False, style=wide),
+        "instances": W.IntSlider(value=instances, min=1, max=8, step=1, description="instances",
+                                 continuous_update=False, style=wide),
+        "autoscaler": W.Checkbox(value=autoscaler, description="autoscaler (HPA, 50 %)",
+                                 indent=False),
+    }
+
+    def compute(**settings):
+        return scenarios.load_test_explorer(**settings, seed=seed)
+
+    series = compute(**{name: c.value for name, c in controls.items()})
+    figure = go.FigureWidget(plots.load_test_explorer(series))
+    readout = W.HTML(_load_test_readout(series))
+
+    def update(**settings):
+        series = compute(**settings)
+        with figure.batch_update():
+            for trace, data in zip(figure.data, plots.load_test_explorer_traces(series)):
+                trace.x, trace.y = data["x"], data["y"]
+        readout.value = _load_test_readout(series)
+
+    return Explorer(controls, figure, readout, update)
+
+
+def _load_test_readout(s: dict) -> str:
+    o = s["settings"]
+    scaling = ("the autoscaler may add up to 12" if o["autoscaler"] else "no autoscaler")
+    lines = [(f"A {o['shape']} up to {o['peak_rate']:g} requests/s on {o['instances']} "
+              f"instance{'s' if o['instances'] > 1 else ''} ({s['capacity']:g} requests/s at "
+              f"most; {scaling})."),
+             (f"{s['verdict']} Worst stage p95: {s['worst_p95']:,.1f} s; at most "
+              f"{s['most_instances']:.0f} instances in service.")]
+    return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
+
+
+# -- lesson 02: load balancers --------------------------------------------------------------
+
+import math  # (imports for lesson 02's functions, appended below the others)
+
+
+def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
+                      heavy_tail: bool = False, load: float = 0.7, interval: float = 2.0,
+                      threshold: int = 3, retries: bool = False, seed: int = 0) -> Explorer:
+    """Four instances behind a balancer, one minute of traffic, and instance 0 crashing at 21 s:
+    pick the policy, slow down two instances, make requests heavy-tailed, set how busy the
+    cluster is, how often the health check probes and after how many failures it marks an
+    instance down, and whether refused requests are retried once
+    (``scenarios.balancer_explorer``)."""
+    wide = {"description_width": "initial"}
+
+    def slider(kind, value, low, high, step, description, fmt=None):
+        options = {"value": value, "min": low, "max": high, "step": step,
+                   "description": description, "continuous_update": False, "style": wide}
+        if fmt:
+            options["readout_format"] = fmt
+        return kind(**options)
+
+    controls = {
+        "policy": W.Dropdown(options=list(scenarios.EXPLORER_POLICIES), value=policy,
+                             description="balancer", style=wide),
+        "slow_speed": slider(W.FloatSlider, slow_speed, 0.25, 1.0, 0.25,
+                             "speed of instances 2 and 3", ".2f"),
+        "heavy_tail": W.Checkbox(value=heavy_tail, description="heavy-tailed requests",
+                                 indent=False),
+        "load": slider(W.FloatSlider, load, 0.3, 0.9, 0.05, "cluster busy", ".0%"),
+        "interval": slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
+        "threshold": slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
+        "retries": W.Checkbox(value=bool(retries), description="retry refused requests once",
+                              indent=False),
+    }
+
+    def compute(retries, **settings):
+        return scenarios.balancer_explorer(**settings, retries=int(retries), seed=seed)
+
+    run = compute(**{name: c.value for name, c in controls.items()})
+    figure = go.FigureWidget(plots.balancer_explorer(run))
+    readout = W.HTML(_balancer_readout(run))
+
+    def update(**settings):
+        run = compute(**settings)
+        with figure.batch_update():
+            for trace, data in zip(figure.data, plots.balancer_explorer_traces(run)):
+                trace.x, trace.y = data["x"], data["y"]
+            figure.layout.shapes = plots.balancer_explorer_shapes(run)
+            ranges = plots.balancer_explorer_ranges(run)
+            figure.layout.yaxis2.range = ranges["yaxis2"]
+            figure.layout.yaxis3.range = ranges["yaxis3"]
+        readout.value = _balancer_readout(run)
+
+    explorer = Explorer(controls, figure, readout, update)
+    names = list(controls)
+    explorer.children = (W.VBox([W.HBox([controls[n] for n in names[:4]]),
+                                 W.HBox([controls[n] for n in names[4:]])]),
+                         figure, readout)
+    return explorer
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:,.0f} ms" if value < 1 else f"{value:,.1f} s"
+
+
+def _balancer_readout(run: dict) -> str:
+    o, s = run["settings"], run["summary"]
+    name = o["policy"][:1].upper() + o["policy"][1:]
+    first = (f"{name}: median {_seconds(s['p50'])}, p99 {_seconds(s['p99'])} over "
+             f"{s['requests']:,} requests.")
+    if o["policy"] != "round robin":
+        baseline = run["baseline_summary"]["p99"]
+        first += f" Round robin on the same traffic: p99 {_seconds(baseline)}."
+    lines = [first]
+    if math.isfinite(run["detection"]):
+        retried = (f" and {run['retries']} were retried on another instance"
+                   if run["retries"] else "")
+        lines.append(
+            f"Instance 0 crashed at {run['crash']:g} s; the health check marked it down at "
+            f"{run['marked_down']:g} s, {run['detection']:g} s later. {run['in_window']} "
+            f"requests sent to it meanwhile failed{retried}; {run['in_flight']} failed because "
+            "they were inside it when it crashed.")
+    return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
+
+
+# -- lesson 03: statelessness ---------------------------------------------------------------------
+
+STATELESS_MODE_LABELS = {  # the explorer's dropdown: label → scenarios.SESSION_DESIGNS key
+    "in memory, round robin": "memory",
+    "in memory, sticky sessions": "sticky",
+    "shared store, round robin": "shared",
+}
+
+
+def stateless_explorer(mode: str = "memory", instances: int = 4, crash: bool = False,
+                       seed: int = 1) -> Explorer:
+    """Where the session lives: pick a design (sessions in memory behind round robin or a
+    sticky balancer, or a shared store), the number of instances, and whether instance A
+    crashes; see lost sessions, latency and how evenly the instances are loaded
+    (``scenarios.stateless_explorer``, five minutes of the lesson's shop)."""
+    wide = {"description_width": "initial"}
+    controls = {
+        "mode": W.Dropdown(options=list(STATELESS_MODE_LABELS.items()), value=mode,
+                           description="sessions", style=wide),
+        "instances": W.IntSlider(value=instances, min=3, max=8, step=1, description="instances",
+                                 continuous_update=False, style=wide),
+        "crash": W.Checkbox(value=crash, description="instance A crashes at 150 s",
+                            indent=False),
+    }
+
+    def compute(mode, instances, crash):
+        return scenarios.stateless_explorer(mode, instances, crash, seed=seed)
+
+    data = compute(mode, instances, crash)
+    figure = go.FigureWidget(plots.stateless_explorer(data))
+    readout = W.HTML(_stateless_readout(data))
+
+    def update(mode, instances, crash):
+        data = compute(mode, instances, crash)
+        with figure.batch_update():
+            for trace, xy in zip(figure.data, plots.stateless_explorer_traces(data)):
+                trace.x, trace.y = xy["x"], xy["y"]
+        readout.value = _stateless_readout(data)
+
+    return Explorer(controls, figure, readout, update)
+
+
+def _stateless_readout(d: dict) -> str:
+    lines = [(f"{d['design'].capitalize()}, {d['instances']} instances: {d['lost_sessions']:,} "
+              f"of {d['follow_ups']:,} follow-up requests ({d['lost_share']:.0%}) found no "
+              f"session — {d['users_logged_out']:,} users sent back to the login page.")]
+    lines.append(f"Latency: median {d['p50'] * 1000:,.0f} ms, p95 {d['p95_all'] * 1000:,.0f} ms"
+                 + (f" (each request also waits {d['store_latency'] * 1000:g} ms for the store)"
+                    if d["store_latency"] else "")
+                 + f". The busiest instance served {d['imbalance']:.2f}× the mean.")
+    if d["crash"]:
+        lines.append(f"Instance A crashed at {d['crash_at']:g} s (a fresh one replaced it at "
+                     f"{d['replaced_at']:g} s); {d['errors']:,} requests failed.")
+    return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"

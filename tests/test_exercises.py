@@ -57,6 +57,11 @@ WRONG = {
                    "    import math\n"
                    "    return math.ceil(ready * utilization_percent / target_percent)",
     "lesson04.q5": "my_autoscaler = sl.autoscalers.Threshold()",
+    "lesson05.q1": "q1_breaking_rate = 135",
+    "lesson05.q2": "q2_users = 400",
+    "lesson05.q3": 'q3_choice = "a"',
+    "lesson05.q4": "def warmup_test():\n"
+                   "    return sl.loadtest.ramp(0.5, 8, duration=1800, windows=12)  # too gentle",
 }
 STUB_LINE = "raise NotImplementedError()"
 

@@ -98,3 +98,12 @@ def test_report_reads_as_text_and_html():
 def test_bad_input_is_named(call, message):
     with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")):
         call()
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_several_pauses_on_one_instance_all_count_whatever_their_order(order):
+    # 2.2 s of work from 4.95 s: 0.05 s, pause 5–6, 1 s, pause 7–8, the last 1.15 s → 9.15 s
+    pauses = [sl.Pause(0, at=5, length=1), sl.Pause(0, at=7, length=1)][::order]
+    result = sl.simulate(sl.workloads.from_times([4.95], duration=10),
+                         service_time=sl.Constant(2.2), failures=pauses)
+    assert result.requests["end"][0] == pytest.approx(9.15)
