@@ -57,6 +57,15 @@ WRONG = {
                    "    import math\n"
                    "    return math.ceil(ready * utilization_percent / target_percent)",
     "lesson04.q5": "my_autoscaler = sl.autoscalers.Threshold()",
+    "lesson03.q1": "q1_lost_share = 0.2",
+    "lesson03.q2": "q2_relogins = 240",
+    "lesson03.q3": 'q3_choice = "b"',
+    "lesson03.q4": "class StickyByUser(sl.balancers.Balancer):\n"
+                   "    def pick(self, instances, request):  # by hash: moves users back\n"
+                   "        up = [i for i in instances if i.healthy]\n"
+                   "        if not up:\n            return None\n"
+                   "        home = instances[(request.user or 0) % len(instances)]\n"
+                   "        return home if home.healthy else up[(request.user or 0) % len(up)]",
     "lesson05.q1": "q1_breaking_rate = 135",
     "lesson05.q2": "q2_users = 400",
     "lesson05.q3": 'q3_choice = "a"',

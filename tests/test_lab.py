@@ -366,3 +366,14 @@ def test_bad_calls_on_a_running_lab_say_what_is_allowed():
         with pytest.raises(ValueError, match=r"it is killed; lab.restart\(1\)"):
             lab.hang(1)
         assert lab.get("/nowhere").status == 404
+
+
+def test_sticky_balancer_keeps_logged_in_users_on_their_instance_with_memory_sessions():
+    with sl.lab.Lab(instances=3, balancer=sl.balancers.Sticky(), store="memory") as lab:
+        statuses = []
+        for user in range(6):
+            session = lab.session(f"user{user}")
+            if session.user is None:
+                session.login(f"user{user}")
+            statuses += [session.me().status for _ in range(3)]
+    assert statuses == [200] * 18

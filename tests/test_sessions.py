@@ -64,7 +64,7 @@ def test_sticky_load_can_become_uneven():
 def test_shared_store_loses_nothing_through_crashes_and_adds_its_latency():
     crash = [sl.Crash(1, at=200, recover_at=260), sl.Crash(2, at=400)]
     common = dict(instances=4, service_time=sl.Constant(0.05), health_check=sl.HealthCheck(),
-                  retries=2, seed=2)
+                  retries=2, failures=crash, seed=2)
     plain = sl.simulate(WORKLOAD, **common)
     shared = sl.simulate(WORKLOAD, sessions=sl.sessions.SharedStore(latency=0.01), **common)
     assert shared.summary()["lost_sessions"] == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -41,9 +42,12 @@ class Session:
         self.url = url
         self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
         self.sid: str | None = None
+        self.user: int | None = None  # sent as X-User once logged in: what sticky balancers key on
 
     def request(self, method: str, path: str) -> Response:
         headers = {"Cookie": f"sid={self.sid}"} if self.sid else {}
+        if self.user is not None:
+            headers["X-User"] = str(self.user)
         if method == "POST":
             headers["Content-Length"] = "0"
         for attempt in (1, 2):  # a keep-alive connection the proxy closed: reconnect once
@@ -69,7 +73,10 @@ class Session:
         return self.request("POST", path)
 
     def login(self, user: str) -> Response:
-        """``POST /login?user=…``: the instance that answers stores the session."""
+        """``POST /login?user=…``: the instance that answers stores the session. From here on
+        every request names its user (``X-User``), as an auth token would, so a sticky or
+        hashing balancer can keep the user on one instance — the login included."""
+        self.user = zlib.crc32(str(user).encode())
         return self.post(f"/login?user={quote(str(user))}")
 
     def me(self) -> Response:
