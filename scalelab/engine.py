@@ -219,9 +219,13 @@ class Loop:
 
     # -- sending a request -----------------------------------------------------------------
 
-    def _dispatch(self, request: Request) -> None:
-        i, t = request.id, request.arrival
-        tried: list[int] = []
+    def _dispatch(self, request: Request, now: float | None = None,
+                  tried: list[int] | None = None) -> None:
+        """Send ``request`` at ``now`` (its arrival unless it is being resent), avoiding the
+        instances in ``tried``; latency still counts from the arrival."""
+        i = request.id
+        t = request.arrival if now is None else now
+        tried = [] if tried is None else tried
         while True:
             j = self._choose(request, tried)
             if j is None:
@@ -231,7 +235,7 @@ class Loop:
             if self.alive[j]:
                 break
             self._refuse(i, t, Status.FAILED)  # connection refused
-            if len(tried) >= self.retries:
+            if self.tries[i] >= self.retries:
                 return
             tried.append(j)
             self.tries[i] += 1
@@ -316,12 +320,12 @@ class Loop:
             previous = self.state.latency[j]
             self.state.latency[j] = latency if previous == 0 else 0.8 * previous + 0.2 * latency
 
-    def _release(self, i: int, j: int, when: float) -> Request:
+    def _release(self, i: int, j: int, when: float, next_send: bool = True) -> Request:
         self.state.inflight[j] -= 1
         request = self.requests.pop(i)
         if self.on_finish:
             self.on_finish(self.view[j], request, when - request.arrival)
-        if self.sends is not None:
+        if self.sends is not None and next_send:
             heapq.heappush(self.sends, (when + self.think_time, request.user))
         return request
 
@@ -354,13 +358,17 @@ class Loop:
     def _crash(self, when: float, j: int) -> None:
         self.alive[j] = False
         self.log.append((when, j, "crash"))
+        self.slot_free[j] = [math.inf] * self.specs[j].slots
         for i in self._held_by(j):
             self.status[i] = Status.FAILED
             self.start[i] = min(self.start[i], when)
             self.service[i] = max(0.0, when - self.start[i])
             self.end[i] = when
-            self._release(i, j, when)
-        self.slot_free[j] = [math.inf] * self.specs[j].slots
+            resend = self.tries[i] < self.retries
+            request = self._release(i, j, when, next_send=not resend)
+            if resend:  # cut off half-way: resent like a refused connection (idempotent)
+                self.tries[i] += 1
+                self._dispatch(request, now=when, tried=[j])
         if self.sessions is not None:
             self.sessions.drop_instance(j)
 

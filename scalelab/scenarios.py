@@ -1370,15 +1370,22 @@ def sticky_cost(instances: int = 4, seed: int = 1, bin: float = 30.0) -> dict:
             "time": time, "bin": bin, "designs": designs}
 
 
+def _cut_off(records, at: float) -> np.ndarray:
+    """Requests in flight at a crash at ``at`` that were resent to another instance."""
+    return (records["arrival"] < at) & (records["retries"] > 0)
+
+
 def sessions_on(result, instance: int, at: float) -> set:
-    """Users whose session lived on ``instance`` at time ``at``: their last request sent before
-    ``at`` went there (answered, or cut off by a crash at ``at``)."""
+    """Users whose session lived on ``instance`` when it crashed at ``at``: their last request
+    sent before ``at`` went there — answered, or cut off by the crash (and then resent: the
+    one crash in these scenarios is the only reason a request sent before it is resent)."""
     records = result.requests
     done = records[(records["arrival"] < at) & (records["instance"] >= 0)]
+    cut = set(records["user"][_cut_off(records, at)].tolist())
     last = {}
     for user, where in zip(done["user"].tolist(), done["instance"].tolist()):
         last[user] = where
-    return {user for user, where in last.items() if where == instance}
+    return {user for user, where in last.items() if where == instance or user in cut}
 
 
 def sticky_crash(instances: int = 4, crash: int = 1, at: float = 300.0,
@@ -1386,11 +1393,12 @@ def sticky_crash(instances: int = 4, crash: int = 1, at: float = 300.0,
     """The sticky design, and instance ``crash`` dies at ``at`` (a fresh one replaces it at
     ``replaced_at``). ``lost_sessions`` (forced re-logins), ``users_logged_out`` (distinct
     users), ``sessions_there`` (users whose session lived on it at the crash) and
-    ``came_back`` (those of them who sent another request afterwards)."""
+    ``came_back`` (those of them who sent another request afterwards, or whose request was
+    cut off by the crash and resent)."""
     result = shop_run("sticky", instances, failures=[Crash(crash, at, replaced_at)], seed=seed)
     records = result.requests
     there = sessions_on(result, crash, at)
-    later = set(records["user"][records["arrival"] >= at].tolist())
+    later = set(records["user"][(records["arrival"] >= at) | _cut_off(records, at)].tolist())
     lost = records["user"][records["lost_session"]]
     return {"lost_sessions": result.summary()["lost_sessions"],
             "users_logged_out": len(set(lost.tolist())), "sessions_there": len(there),

@@ -64,7 +64,9 @@ def simulate(workload: Workload, instances=1, service_time=None, balancer=None, 
     - ``health_check``: a :class:`HealthCheck`; without one the balancer never learns that an
       instance died.
     - ``failures``: a list of :class:`Crash`, :class:`Hang`, :class:`Slowdown`.
-    - ``retries``: how many other instances to try when a connection is refused (0 = none).
+    - ``retries``: how many times to resend a request to another instance when its
+      connection is refused or its instance crashes while holding it (0 = never). Like NGINX's
+      ``proxy_next_upstream error``, this treats every request as idempotent (safe to resend).
     - ``timeout``: clients give up on a request after this many seconds (status ``timeout``);
       ``None`` means they wait forever, except on a hung instance, where it is 30 s.
     - ``sessions``: where session state lives, ``sl.sessions.InMemory()`` or

@@ -57,6 +57,7 @@ WRONG = {
                    "    import math\n"
                    "    return math.ceil(ready * utilization_percent / target_percent)",
     "lesson04.q5": "my_autoscaler = sl.autoscalers.Threshold()",
+    "lesson02.q5": "q5_failed = 900",
     "lesson03.q1": "q1_lost_share = 0.2",
     "lesson03.q2": "q2_relogins = 240",
     "lesson03.q3": 'q3_choice = "b"',

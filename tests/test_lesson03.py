@@ -242,7 +242,8 @@ def test_explorer_sticky_and_shared_lose_only_what_the_crash_takes():
     at, replaced = scenarios.STATELESS_EXPLORER_CRASH
     assert crashed["crash_at"] == at and crashed["replaced_at"] == replaced
     assert crashed["lost_sessions"] > 0
-    assert crashed["lost"][crashed["time"] < at].sum() == 0
+    # nothing is lost before the crash (requests it cut off arrived up to a bin earlier)
+    assert crashed["lost"][crashed["time"] < at - 10].sum() == 0
     shared = scenarios.stateless_explorer("shared", 4, True)
     assert shared["lost_sessions"] == 0 and shared["store_latency"] == scenarios.STORE_LATENCY
     calm = scenarios.stateless_explorer("shared", 4, False)

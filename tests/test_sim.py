@@ -578,3 +578,16 @@ def test_bad_timeline_bin_is_named(bin, error, text):
     with pytest.raises(error) as info:
         res.timeline(bin=bin)
     assert "bin" in str(info.value) and text in str(info.value)
+
+
+def test_one_retry_hides_a_crash_from_clients_when_capacity_remains():
+    # Refused connections and requests cut off inside the dying instance are both resent.
+    wl = sl.workloads.poisson(rate=40, duration=120, seed=1)
+    common = dict(instances=4, service_time=0.05, seed=1,
+                  health_check=sl.HealthCheck(interval=2, unhealthy_threshold=3),
+                  failures=[sl.Crash(1, at=30.0)])
+    without = sl.simulate(wl, **common).summary()
+    with_retry = sl.simulate(wl, retries=1, **common).summary()
+    assert without["errors"] > 20
+    assert with_retry["errors"] == 0
+    assert with_retry["retries"] >= without["errors"]

@@ -3,7 +3,8 @@
 Objectives checked: how long a dead instance stays in rotation under health checks (q1); what
 modulo hashing costs when the cluster grows (q2); why least-connections beats round robin on
 mixed servers (q3); a least-connections balancer, in code, run through the conformance suite
-and seeded scenarios (q4). Times in seconds.
+and seeded scenarios (q4); how many requests fail before the health check acts (q5). Times in
+seconds.
 """
 
 from __future__ import annotations
@@ -229,6 +230,38 @@ q4 = PolicyClass(
                 "tell which instances are slow. `sl.balancers.LeastConnections` does the same, "
                 "with NGINX's weights and tie-breaking, in O(1) per pick.",
     points=4,
+)
+
+q5 = Number(
+    title="Errors while a dead instance is in rotation",
+    prompt="Five instances behind round robin share **300 requests/s**. One of them crashes "
+           "just after a health-check probe; the balancer probes every **1 s** and marks an "
+           "instance down after **3 failed probes in a row**, and it does not retry. **About "
+           "how many requests fail?** (Leave out the few that were inside the instance when it "
+           "crashed.) Put it in `q5_failed`.",
+    answer="q5_failed", expected=180, tolerance=0.1, relative=True, units="requests",
+    stub="q5_failed = ...  # requests",
+    mistakes=[
+        (900, ("That is every request sent while the instance was dead. Round robin sends it "
+               "only its share of them.")),
+        (60, "That is its share of one second. For how long does it stay in rotation?"),
+        (120, "That stops at the second failed probe; it takes three in a row."),
+        (240, ("One interval too many: the crash came just after a probe, so the third failed "
+               "probe comes about three intervals later.")),
+        (225, ("That splits the traffic over the four instances left. Until it is marked down, "
+               "round robin still splits it five ways.")),
+    ],
+    hints=[
+        ("Two questions: for how many seconds is the dead instance still in rotation, and what "
+         "share of the traffic does round robin send it meanwhile?"),
+        "The failed probes come about 1, 2 and 3 s after the crash; it gets one request in five.",
+        "300 requests/s × 3 s ÷ 5.",
+    ],
+    solution="q5_failed = 300 * 3 / 5  # its share of the traffic until the third failed probe",
+    explanation="The third failed probe, about 3 s after the crash, marks the instance down; "
+                "until then round robin sends it a fifth of 300 requests/s, and each of those "
+                "fails: rate × detection time ÷ instances. One retry on another instance hides "
+                "them all; probing more often or a lower threshold shortens the window.",
 )
 
 register(globals(), lesson="lesson02", notebook="02-load-balancers.ipynb",

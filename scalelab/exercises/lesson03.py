@@ -245,12 +245,15 @@ def _survives_a_crash(seed: int, instances: int, crash: int, at: float, back: fl
 
 
 def _sessions_on(records, instance: int, at: float) -> set:
-    """Users whose last request sent before ``at`` went to ``instance``."""
+    """Users whose last request sent before ``at`` went to ``instance`` (the crash at ``at``,
+    the only failure in the scenario, is then why such a request was resent: retries > 0)."""
     done = records[(records["arrival"] < at) & (records["instance"] >= 0)]
     order = np.argsort(done["arrival"], kind="stable")
     last = {}
-    for user, where in zip(done["user"][order].tolist(), done["instance"][order].tolist()):
-        last[user] = where
+    for user, where, resent in zip(done["user"][order].tolist(),
+                                   done["instance"][order].tolist(),
+                                   (done["retries"][order] > 0).tolist()):
+        last[user] = instance if resent else where
     return {user for user, where in last.items() if where == instance}
 
 

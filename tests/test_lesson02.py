@@ -1,0 +1,483 @@
+"""Lesson 02 (load balancers and health checks): the numbers behind its figures against theory
+and reference behaviour (shared/reference/algorithms.md §3–5), its explorer without a browser,
+its exercises, and the lesson in a real browser."""
+
+from __future__ import annotations
+
+import copy
+import linecache
+import math
+import re
+
+import numpy as np
+import pytest
+
+import scalelab as sl
+from scalelab import plots, scenarios, theory
+from scalelab.exercises import Choice, Number
+from scalelab.exercises import lesson02 as ex
+from scalelab.exercises.outcomes import Correct, Incorrect, NotAttempted
+from scalelab.result import REQUEST_FIELDS, Result, Status
+
+LESSON = "02-load-balancers.ipynb"
+
+
+# -- the policies on the same traffic -------------------------------------------------------
+
+
+def test_lesson02_policies_are_fresh_built_ins_and_weights_follow_the_speeds():
+    first, second = scenarios.lesson02_policies([1, 2]), scenarios.lesson02_policies([1, 2])
+    assert list(first) == list(scenarios.EXPLORER_POLICIES) == [
+        "round robin", "weighted round robin", "random", "least connections",
+        "power of two choices", "peak EWMA"]
+    assert all(first[name] is not second[name] for name in first)
+    assert isinstance(first["least connections"], sl.balancers.LeastConnections)
+    assert first["weighted round robin"].weights == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def equal():
+    """Four equal instances at ρ = 0.8 (the oracles' setting; 100 ms of work per request)."""
+    return scenarios.policy_race(speeds=(1, 1, 1, 1), load=0.8, requests=60_000, seed=5)
+
+
+def test_policy_race_rate_capacity_and_round_robins_exact_shares(equal):
+    assert equal["capacity"] == pytest.approx(40.0)          # 4 instances × 1 / 0.1 s
+    assert equal["rate"] == pytest.approx(32.0)
+    assert np.allclose(equal["capacity_share"], 0.25)
+    counts = np.round(equal["policies"]["round robin"]["share"] * equal["requests"])
+    assert counts.max() - counts.min() <= 1                  # k of k·N each, ±1 for the rest
+
+
+def test_policy_race_orders_the_policies_as_queueing_theory_does(equal):
+    mean = {name: run["summary"]["mean"] for name, run in equal["policies"].items()}
+    # algorithms.md §5, 4 servers at ρ = 0.8: JSQ < P2C < RR < random
+    assert mean["least connections"] < mean["power of two choices"] < mean["round robin"] \
+        < mean["random"]
+    # equal weights: the same picks (the simulator runs them two ways, hence approx)
+    assert np.array_equal(equal["policies"]["weighted round robin"]["share"],
+                          equal["policies"]["round robin"]["share"])
+    assert mean["weighted round robin"] == pytest.approx(mean["round robin"], rel=1e-9)
+
+
+def test_policy_race_round_robin_and_random_match_their_closed_forms():
+    race = scenarios.policy_race(
+        speeds=(1, 1, 1, 1), load=0.8, requests=400_000, seed=7,
+        policies={"round robin": sl.balancers.RoundRobin(), "random": sl.balancers.Random()})
+    mean = {name: run["summary"]["mean"] for name, run in race["policies"].items()}
+    assert mean["round robin"] == pytest.approx(0.32674, rel=0.05)   # E4/M/1: 3.2674 × 0.1 s
+    assert mean["random"] == pytest.approx(0.5, rel=0.06)            # M/M/1: 5 × 0.1 s
+
+
+def test_unequal_servers_round_robin_overloads_the_slow_one_least_connections_does_not():
+    race = scenarios.policy_race(speeds=(1, 1, 1, 0.5), load=0.7, requests=20_000, seed=1)
+    runs = race["policies"]
+    slow_share = race["capacity_share"][3]
+    assert slow_share == pytest.approx(0.5 / 3.5)
+    rr = runs["round robin"]["share"][3]
+    assert rr == pytest.approx(0.25, abs=1e-3)
+    assert race["rate"] * rr * 0.1 / 0.5 > 1                  # the slow one is overloaded
+    assert runs["weighted round robin"]["share"][3] == pytest.approx(slow_share, abs=1e-3)
+    for name in ("least connections", "power of two choices", "peak EWMA"):
+        assert runs[name]["share"][3] < 0.2, name             # they find out by themselves
+        assert runs[name]["summary"]["p99"] < runs["round robin"]["summary"]["p99"] / 20, name
+
+
+def test_heavy_tailed_requests_hurt_round_robin_but_not_least_connections():
+    race = scenarios.policy_race(speeds=(1, 1, 1, 1), load=0.7, sigma=1.5, requests=20_000,
+                                 seed=1)
+    p99 = {name: run["summary"]["p99"] for name, run in race["policies"].items()}
+    assert p99["least connections"] < p99["power of two choices"] < p99["round robin"]
+    assert p99["least connections"] < p99["round robin"] / 2
+    assert p99["weighted round robin"] == pytest.approx(p99["round robin"], rel=1e-9)
+
+
+def test_policy_race_rejects_bad_settings():
+    with pytest.raises(ValueError, match="speed must be > 0"):
+        scenarios.policy_race(speeds=(1, 0))
+    with pytest.raises(ValueError, match="requests must be ≥ 100"):
+        scenarios.policy_race(requests=10)
+
+
+# -- power of two choices -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dispatch():
+    return scenarios.dispatch_curves(instances=10, loads=(0.8, 0.9), requests=60_000, seed=2,
+                                     points=14)
+
+
+def test_dispatch_curves_theory_is_the_oracles(dispatch):
+    load = dispatch["curve_load"]
+    assert np.allclose(load[1] - load[0], 0.05)
+    at = {round(float(x), 2): k for k, x in enumerate(load)}
+    curves = dispatch["theory"]
+    assert np.allclose(curves["random"], 1 / (1 - load))                     # M/M/1
+    assert curves["power of two choices"][at[0.8]] == pytest.approx(1.9474, abs=1e-4)
+    assert curves["power of two choices"][at[0.9]] == pytest.approx(2.6141, abs=1e-4)
+    assert curves["one shared queue"][at[0.8]] == pytest.approx(1.2046, abs=1e-4)  # M/M/10
+    assert curves["one shared queue"][at[0.9]] == pytest.approx(1.6687, abs=1e-4)
+    assert np.allclose(curves["round robin"],
+                       theory.round_robin(load * 10, 1.0, 10).mean_response)
+
+
+def test_dispatch_simulation_orders_the_policies_and_agrees_with_theory(dispatch):
+    sim = dispatch["simulated"]
+    for k in range(2):
+        assert sim["least connections"][k] < sim["power of two choices"][k] \
+            < sim["round robin"][k] < sim["random"][k]
+    assert sim["random"][0] == pytest.approx(1 / (1 - 0.8), rel=0.08)   # M/M/1
+    assert sim["random"][1] == pytest.approx(1 / (1 - 0.9), rel=0.15)   # noisier at ρ = 0.9
+    # two choices among 10 are a little worse than among infinitely many, never better
+    assert sim["power of two choices"][0] == pytest.approx(1.9474, rel=0.15)
+    # nothing beats one shared queue (M/M/10)
+    assert sim["least connections"][1] >= 1.6687 * 0.97
+
+
+# -- consistent hashing ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grown():
+    return scenarios.rehash(users=10_000, before=10, after=11, vnodes=100)
+
+
+def test_rehash_modulo_moves_about_n_over_n_plus_1(grown):
+    modulo = grown["schemes"]["hash mod N"]
+    assert modulo["moved"] == pytest.approx(10 / 11, abs=0.015)
+    assert modulo["to_new"] == pytest.approx(1 / 11, abs=0.02)     # most just shuffle
+
+
+def test_rehash_ring_moves_about_one_in_n_plus_1_all_to_the_new_instance(grown):
+    ring = grown["schemes"]["consistent hash"]
+    assert ring["moved"] == pytest.approx(1 / 11, abs=0.03)
+    assert ring["to_new"] == 1.0
+    assert ring["arrived"][:10].sum() == 0 and ring["stayed"][10] == 0
+    for scheme in grown["schemes"].values():
+        assert scheme["stayed"].sum() + scheme["arrived"].sum() == 10_000
+
+
+def test_rehash_removing_an_instance_moves_only_its_users(grown):
+    shrunk = scenarios.rehash(users=10_000, before=11, after=10, vnodes=100)
+    ring = shrunk["schemes"]["consistent hash"]
+    on_the_removed_one = grown["schemes"]["consistent hash"]["arrived"][10]
+    assert ring["moved"] * 10_000 == on_the_removed_one
+    assert shrunk["schemes"]["hash mod N"]["moved"] == pytest.approx(10 / 11, abs=0.015)
+
+
+# -- health checks --------------------------------------------------------------------------
+
+
+def _hand_made_result() -> Result:
+    """4 instances, 10 requests/s for 10 s; instance 0 crashes at 2.0 s, is marked down at 3.5 s.
+    Failed: two requests held at the crash (arrived 1.8 and 1.9 s), its share in the window
+    (every 4th request from 2.0 to 3.4 s: at 2.0, 2.4, 2.8 and 3.2 s), and none after."""
+    records = np.zeros(100, dtype=REQUEST_FIELDS)
+    records["arrival"] = np.arange(100) / 10
+    records["instance"] = np.arange(100) % 4
+    records["end"] = records["arrival"] + 0.05
+    failed = [18, 19] + [k for k in range(20, 35) if k % 4 == 0]
+    records["status"][failed] = Status.FAILED
+    records["retries"][40:43] = 1
+    return Result(records, [sl.Instance()] * 4, 10.0,
+                  events=[(2.0, 0, "crash"), (3.5, 0, "marked down")])
+
+
+def test_outage_counts_a_hand_made_crash():
+    hit = scenarios.outage(_hand_made_result(), instance=0, bin=1.0)
+    assert hit["crash"] == 2.0 and hit["marked_down"] == 3.5 and hit["detection"] == 1.5
+    assert hit["errors"] == 6 and hit["in_window"] == 4 and hit["in_flight"] == 2
+    assert hit["retries"] == 3
+    assert hit["rate"] == pytest.approx(10.0)
+    assert hit["expected"] == pytest.approx(10 * 1.5 / 4)
+    assert hit["errors_per_s"].tolist() == [0, 2, 3, 1] + [0] * 6
+    assert hit["healthy"].tolist() == [4, 4, 4, 4] + [3] * 6
+
+
+def test_outage_without_a_crash_is_nan():
+    records = np.zeros(10, dtype=REQUEST_FIELDS)
+    records["arrival"] = np.arange(10.0)
+    hit = scenarios.outage(Result(records, [sl.Instance()] * 2, 10.0), instance=0)
+    assert math.isnan(hit["crash"]) and math.isnan(hit["detection"]) and hit["errors"] == 0
+
+
+@pytest.fixture(scope="module")
+def crashes():
+    check = sl.HealthCheck(interval=2, unhealthy_threshold=3)
+    return {
+        "rr": scenarios.crash_under_load(sl.balancers.RoundRobin(), health_check=check),
+        "rr retry": scenarios.crash_under_load(sl.balancers.RoundRobin(), retries=1,
+                                               health_check=check),
+        "lc": scenarios.crash_under_load(sl.balancers.LeastConnections(), health_check=check),
+    }
+
+
+@pytest.mark.parametrize("name", ["rr", "rr retry", "lc"])
+def test_detection_is_the_third_failed_probe_and_nothing_is_sent_after(crashes, name):
+    run = crashes[name]
+    assert run["crash"] == 31 and run["marked_down"] == 36     # probes at 32, 34, 36
+    requests = run["result"].requests
+    assert not np.any((requests["instance"] == 0) & (requests["arrival"] >= 36))
+    assert run["healthy"][run["time"] >= 36].tolist() == [3] * int(np.sum(run["time"] >= 36))
+
+
+def test_errors_in_the_window_are_rate_times_detection_over_n(crashes):
+    run = crashes["rr"]
+    assert run["expected"] == pytest.approx(run["rate"] * 5 / 4)
+    assert 0.6 * run["expected"] <= run["in_window"] <= 1.4 * run["expected"]
+    assert run["errors"] == run["in_window"] + run["in_flight"]
+
+
+def test_one_retry_leaves_no_errors_when_capacity_remains(crashes):
+    run = crashes["rr retry"]
+    assert run["in_window"] == 0 and run["errors"] == 0
+    assert run["retries"] >= 0.6 * crashes["rr"]["expected"]
+
+
+def test_least_connections_is_a_black_hole_without_passive_ejection(crashes):
+    assert crashes["lc"]["in_window"] > 1.3 * crashes["rr"]["in_window"]
+
+
+# -- the explorer's numbers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interval, threshold, down", [(2.0, 3, 26.0), (0.5, 1, 21.0),
+                                                        (5.0, 2, 30.0), (1.0, 5, 25.0),
+                                                        (1.5, 2, 22.5)])
+def test_balancer_explorer_detection_follows_the_probe_schedule(interval, threshold, down):
+    run = scenarios.balancer_explorer(interval=interval, threshold=threshold)
+    # crash at 21 s: the first failed probe is the first multiple of the interval at or after
+    # it (algorithms.md §4), and the threshold-th failure in a row marks it down
+    assert run["crash"] == 21.0
+    assert down == math.ceil(21.0 / interval) * interval + (threshold - 1) * interval
+    assert run["marked_down"] == pytest.approx(down)
+    assert run["detection"] == pytest.approx(down - 21.0)
+    back = math.ceil(41.0 / interval) * interval + interval     # 2 successes after 41 s
+    assert run["marked_up"] == pytest.approx(back)
+
+
+def test_balancer_explorer_shares_speeds_and_baseline():
+    run = scenarios.balancer_explorer("least connections", slow_speed=0.5, load=0.6)
+    assert run["speeds"].tolist() == [1, 1, 0.5, 0.5]
+    assert np.allclose(run["capacity_share"], [1 / 3, 1 / 3, 1 / 6, 1 / 6])
+    assert run["share"].sum() == pytest.approx(1)
+    assert run["rate"] == pytest.approx(0.6 * 3 / 0.1)
+    rr = scenarios.balancer_explorer("round robin", slow_speed=0.5, load=0.6)
+    assert np.array_equal(run["baseline_p99"], rr["p99"], equal_nan=True)
+    assert np.array_equal(rr["baseline_p99"], rr["p99"], equal_nan=True)
+    assert run["settings"]["policy"] == "least connections"
+
+
+def test_balancer_explorer_retry_and_seed():
+    plain, retried = scenarios.balancer_explorer(), scenarios.balancer_explorer(retries=1)
+    assert plain["in_window"] > 0 and retried["in_window"] == 0 and retried["retries"] > 0
+    again = scenarios.balancer_explorer(seed=1)
+    assert again["summary"]["requests"] != plain["summary"]["requests"]
+
+
+def test_balancer_explorer_rejects_bad_settings():
+    with pytest.raises(ValueError, match="policy must be one of .*'least connections'.*got 'lc'"):
+        scenarios.balancer_explorer("lc")
+    with pytest.raises(ValueError, match="threshold must be ≥ 1, got 0"):
+        scenarios.balancer_explorer(threshold=0)
+
+
+# -- figures and the explorer widget --------------------------------------------------------
+
+
+def test_every_figure_stays_under_5000_points_per_trace(equal, dispatch, grown, crashes):
+    figures = [
+        plots.policy_race(equal),
+        plots.dispatch_curves(dispatch),
+        plots.rehash(grown),
+        plots.outages({name: run for name, run in crashes.items()}),
+        plots.balancer_explorer(scenarios.balancer_explorer()),
+        sl.widgets.balancer_explorer().figure,
+    ]
+    for figure in figures:
+        assert len(figure.data) > 0
+        assert max(len(trace.x) for trace in figure.data) <= 5000
+
+
+def test_policy_race_figure_has_latency_and_shares_per_policy(equal):
+    figure = plots.policy_race(equal)
+    assert len(figure.data) == 2 * len(equal["policies"]) + 1
+    lc = [t for t in figure.data if t.name == "least connections"]
+    assert np.allclose(lc[0].y, [equal["policies"]["least connections"]["summary"][p] * 1000
+                                 for p in ("p50", "p95", "p99")])
+    assert np.allclose(lc[1].y, equal["policies"]["least connections"]["share"])
+
+
+def test_outages_figure_shades_the_window(crashes):
+    figure = plots.outages({"round robin": crashes["rr"]})
+    assert figure.layout.shapes[0].x0 == 31 and figure.layout.shapes[0].x1 == 36
+    assert figure.data[0].name == "round robin"
+
+
+def _assert_explorer_shows(explorer, run):
+    for k, (trace, data) in enumerate(zip(explorer.figure.data,
+                                          plots.balancer_explorer_traces(run))):
+        assert np.array_equal(np.asarray(trace.x), np.asarray(data["x"])), f"trace {k} x"
+        assert np.allclose(np.asarray(trace.y, dtype=float), np.asarray(data["y"], dtype=float),
+                           equal_nan=True), f"trace {k} y"
+    shapes = explorer.figure.layout.shapes
+    assert (shapes[0].x0, shapes[0].x1) == (run["crash"], run["marked_down"])
+    ranges = plots.balancer_explorer_ranges(run)
+    assert list(explorer.figure.layout.yaxis2.range) == pytest.approx(ranges["yaxis2"])
+    assert list(explorer.figure.layout.yaxis3.range) == pytest.approx(ranges["yaxis3"])
+
+
+def test_balancer_explorer_policy_dropdown_redraws_with_the_computed_run():
+    explorer = sl.widgets.balancer_explorer()
+    assert list(explorer.controls) == ["policy", "slow_speed", "heavy_tail", "load", "interval",
+                                       "threshold", "retries"]
+    _assert_explorer_shows(explorer, scenarios.balancer_explorer())
+    before = np.array(explorer.figure.data[2].y)
+    explorer.controls["policy"].value = "least connections"
+    run = scenarios.balancer_explorer("least connections")
+    _assert_explorer_shows(explorer, run)
+    assert not np.allclose(before, explorer.figure.data[2].y, equal_nan=True)
+    assert explorer.readout.value.startswith("<p style='font-size:110%'>Least connections: ")
+    assert "Round robin on the same traffic" in explorer.readout.value
+
+
+def test_balancer_explorer_sliders_and_toggles_redraw():
+    explorer = sl.widgets.balancer_explorer()
+    settings = {"policy": "round robin", "slow_speed": 1.0, "heavy_tail": False, "load": 0.7,
+                "interval": 2.0, "threshold": 3, "retries": 0}
+    for name, value in [("slow_speed", 0.5), ("heavy_tail", True), ("load", 0.5),
+                        ("interval", 1.0), ("threshold", 2), ("retries", True)]:
+        explorer.controls[name].value = value
+        settings[name] = int(value) if name == "retries" else value
+        run = scenarios.balancer_explorer(**settings)
+        _assert_explorer_shows(explorer, run)
+    assert f"marked it down at {run['marked_down']:g} s" in explorer.readout.value
+    assert "were retried on another instance" in explorer.readout.value
+
+
+# -- the exercises --------------------------------------------------------------------------
+
+WRONG = {
+    "q1": ["q1_seconds = 6", "q1_seconds = 16", "q1_seconds = 4"],
+    "q2": ["q2_moved = 0.2", "q2_moved = 1", "q2_moved = 0.5"],
+    "q3": ['q3_choice = "a"', 'q3_choice = "c"', 'q3_choice = "d"'],
+    "q4": [("class FewestInFlight(sl.balancers.Balancer):\n"
+            "    def pick(self, instances, request):  # forgets the health checks\n"
+            "        return min(instances, key=lambda instance: instance.inflight)"),
+           "FewestInFlight = sl.balancers.RoundRobin",
+           ("class FewestInFlight(sl.balancers.Balancer):\n"
+            "    def pick(self, instances, request):  # the most loaded healthy one\n"
+            "        healthy = [i for i in instances if i.healthy]\n"
+            "        return max(healthy, key=lambda i: i.inflight) if healthy else None")],
+    "q5": ["q5_failed = 900", "q5_failed = 60", "q5_failed = 225", "q5_failed = 1000"],
+}
+
+
+def _run(source: str, name: str):
+    """What ``name`` is after a learner's cell ``source`` ran (the lesson imports ``sl``)."""
+    filename = "/tmp/ipykernel_4242/2002.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"sl": sl}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a learner's cell
+    return namespace[name]
+
+
+def test_lesson02_has_number_choice_and_code_exercises():
+    kinds = [e.kind for e in ex.EXERCISES]
+    assert len(kinds) >= 3 and "class" in kinds and "number" in kinds and "choice" in kinds
+    assert [e.id for e in ex.EXERCISES] == [f"lesson02.q{k}" for k in range(1, len(kinds) + 1)]
+    assert ex.NOTEBOOK == LESSON
+
+
+@pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
+def test_stub_is_not_attempted(exercise):
+    outcome = copy.deepcopy(exercise).check(_run(exercise.stub, exercise.answer))
+    assert isinstance(outcome, NotAttempted), outcome
+
+
+@pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
+def test_reference_solution_passes(exercise):
+    answer = _run(exercise.solution_code, exercise.answer)
+    assert isinstance(copy.deepcopy(exercise).check(answer), Correct)
+    assert exercise.grade(answer).passed
+
+
+def _gives_away(exercise, message: str) -> bool:
+    if isinstance(exercise, Number):
+        return any(exercise._close(float(text.replace(",", "")), exercise.expected)
+                   for text in re.findall(r"-?\d+(?:,\d{3})*(?:\.\d+)?", message))
+    if isinstance(exercise, Choice):
+        return f"({exercise.correct})" in message or \
+            exercise.options[exercise.correct] in message
+    return False
+
+
+@pytest.mark.parametrize("name, source", [(n, s) for n, sources in WRONG.items() for s in sources])
+def test_known_wrong_answer_fails_without_giving_the_answer_away(name, source):
+    exercise = getattr(ex, name)
+    outcome = copy.deepcopy(exercise).check(_run(source, exercise.answer))
+    assert isinstance(outcome, Incorrect), outcome
+    assert len(outcome.message) > 30
+    assert not _gives_away(exercise, outcome.message), outcome.message
+
+
+def test_q5_expected_is_rate_times_detection_over_instances():
+    # 300 requests/s over 5 instances; crash just after a probe, probes every 1 s, 3 failures
+    assert ex.q5.expected == pytest.approx(300 * 3 / 5)
+    assert ex.q1.expected == pytest.approx(16 - 10.5)   # probes at 12, 14, 16 s
+
+
+def test_q4_reports_the_unhealthy_pick_of_a_balancer_that_ignores_health():
+    outcome = copy.deepcopy(ex.q4).check(_run(WRONG["q4"][0], "FewestInFlight"))
+    assert "unhealthy" in outcome.message
+
+
+# -- the lesson in a browser ----------------------------------------------------------------
+
+EXPLORER_P99 = """
+() => {
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const data = plot.data || [];
+    if (!data.find(t => t.name === 'p99 of round robin')) continue;
+    const p99 = data.find(t => t.name === 'p99');
+    if (p99) return Array.from(p99.y);
+  }
+  return null;
+}
+"""
+SAME = """([script, want]) => {
+    const got = eval(script)();
+    return got && got.length === want.length && got.every((v, i) =>
+        (v === null && want[i] === null)
+        || (v !== null && want[i] !== null
+            && Math.abs(v - want[i]) < 1e-6 * Math.max(1, Math.abs(want[i]))));
+}"""
+
+
+def _p99_ms(run) -> list:
+    return [None if math.isnan(v) else v for v in plots.balancer_explorer_traces(run)[2]["y"]]
+
+
+@pytest.mark.browser
+def test_policy_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page,
+                                                                            jupyter_server):
+    from browser import error_outputs, format_errors, open_and_run_all
+    from playwright.sync_api import expect
+
+    open_and_run_all(page, jupyter_server, LESSON)
+    errors = error_outputs(page)
+    assert not errors, format_errors(errors)
+    dropdown = page.locator(".jp-OutputArea .widget-dropdown select").first
+    dropdown.scroll_into_view_if_needed()
+    expect(dropdown).to_be_visible(timeout=90_000)
+    start = _p99_ms(scenarios.balancer_explorer())
+    page.wait_for_function(SAME, arg=[EXPLORER_P99, start], timeout=90_000)
+
+    dropdown.select_option(label="least connections")
+
+    want = _p99_ms(scenarios.balancer_explorer("least connections"))
+    page.wait_for_function(SAME, arg=[EXPLORER_P99, want], timeout=30_000)
+    assert start != want
+    expect(page.get_by_text("Least connections: median")).to_be_visible()
+    assert error_outputs(page) == []
