@@ -33,9 +33,9 @@ sys.path[:0] = [str(ROOT), str(HERE)]  # benchmark the working tree, not an inst
 
 import numpy as np  # noqa: E402
 import simpy  # noqa: E402
+import simpy_model  # noqa: E402
 
 import scalelab as sl  # noqa: E402
-import simpy_model  # noqa: E402
 
 RATE, INSTANCES, SERVICE = 8.0, 10, 1.0
 Z = 3.0  # "agrees within sampling error": |difference| ≤ Z standard errors
@@ -363,8 +363,11 @@ def bench_scaling(requests: int) -> None:
         per_request = {}
         for n in (10, 1000):
             workload = sl.workloads.poisson(rate=0.8 * n, duration=requests / (0.8 * n), seed=1)
-            times = [timed(lambda: sl.simulate(workload, instances=n, service_time=1.0,
-                                               balancer=policy(), seed=1))[0] for _ in range(3)]
+            def run(workload=workload, n=n, policy=policy):
+                return sl.simulate(workload, instances=n, service_time=1.0, balancer=policy(),
+                                   seed=1)
+
+            times = [timed(run)[0] for _ in range(3)]
             per_request[n] = statistics.median(times) / len(workload)
         ratio = per_request[1000] / per_request[10]
         report(f"e{k}", f"{label}, µs/request N=10 → N=1000",

@@ -17,10 +17,9 @@ import math
 import numpy as np
 
 from .autoscalers import Observation
-from .balancers import Balancer, ClusterState, InstanceView, InstancesView, Request
+from .balancers import Balancer, ClusterState, InstancesView, InstanceView, Request
 from .failures import Crash, Hang, Pause, Slowdown, end_of_work
 from .result import REQUEST_FIELDS, Status
-
 
 ERROR_PAUSE = 0.1  # s a closed-loop user waits after an instant error when it does not think
 

@@ -27,7 +27,6 @@ from .result import Result, Status
 from .sim import simulate, simulate_closed
 from .workloads import Workload
 
-
 # -- shapes ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

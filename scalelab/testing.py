@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import html
+import math as _math
 import os
 import sysconfig
 import traceback
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
+from . import workloads as _workloads
+from .autoscalers import Observation as _Observation
 from .balancers import ClusterState, InstancesView, InstanceView, Request
 from .failures import Crash, HealthCheck
 from .result import Status
@@ -475,10 +478,6 @@ class _HandCluster:
 # Autoscalers: check_autoscaler runs a policy through small scripted clusters (and one short
 # simulation) and reports what it answered. Same report style as check_balancer.
 
-import math as _math  # (imports for check_autoscaler, appended below check_balancer's code)
-
-from . import workloads as _workloads
-from .autoscalers import Observation as _Observation
 
 __all__ += ["AutoscalerCheckError", "AutoscalerCheckReport", "check_autoscaler"]
 

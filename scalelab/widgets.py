@@ -8,6 +8,7 @@ Each explorer returns an ``Explorer`` (an ipywidgets ``VBox``) whose ``controls`
 from __future__ import annotations
 
 import html
+import math
 
 import ipywidgets as W
 import plotly.graph_objects as go
@@ -29,6 +30,18 @@ class Explorer(W.VBox):
 
     def _changed(self, _change=None) -> None:
         self._update(**{name: c.value for name, c in self.controls.items()})
+
+
+WIDE = {"description_width": "initial"}  # room for long slider labels
+
+
+def _slider(kind, value, low, high, step, description, fmt=None):
+    """A slider that reports only when released (``continuous_update=False``)."""
+    options = {"value": value, "min": low, "max": high, "step": step,
+               "description": description, "continuous_update": False, "style": WIDE}
+    if fmt:
+        options["readout_format"] = fmt
+    return kind(**options)
 
 
 def queue_explorer(rate: float = 10.0, service_time_ms: float = 40.0, seed: int = 0) -> Explorer:
@@ -80,16 +93,15 @@ def scaling_explorer(size: int = 4, count: int = 1, traffic: int = 32) -> Explor
     """A bigger machine or more machines: pick a machine size from the (illustrative) price
     list, how many of them, and the traffic; see capacity, cost, latency and what a crash of
     one machine does (expected values from ``scenarios.size_vs_count``)."""
-    wide = {"description_width": "initial"}
     controls = {
         "size": W.Dropdown(options=[(f"{row['size']} cores · ${row['price_per_hour']:.2f}/h",
                                      row["size"]) for row in scenarios.PRICE_LIST],
-                           value=size, description="machine size", style=wide),
+                           value=size, description="machine size", style=WIDE),
         "count": W.IntSlider(value=count, min=1, max=scenarios.MAX_MACHINES, step=1,
-                             description="machines", continuous_update=False, style=wide),
+                             description="machines", continuous_update=False, style=WIDE),
         "traffic": W.IntSlider(value=traffic, min=4, max=1000, step=4,
                                description="traffic (requests/s)", continuous_update=False,
-                               style=wide),
+                               style=WIDE),
     }
     option = scenarios.size_vs_count(size, count, traffic)
     figure = go.FigureWidget(plots.size_vs_count(option))
@@ -150,25 +162,17 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
     """The course text's rule on a day squeezed into one hour: move the thresholds, the
     window ("for how long"), the cooldown, the warm-up and the bounds, and watch traffic,
     instances, utilization, p95 latency and cost (``scenarios.autoscaling_explorer``)."""
-    wide = {"description_width": "initial"}
-
-    def slider(kind, value, low, high, step, description, fmt=None):
-        options = {"value": value, "min": low, "max": high, "step": step,
-                   "description": description, "continuous_update": False, "style": wide}
-        if fmt:
-            options["readout_format"] = fmt
-        return kind(**options)
 
     controls = {
-        "scale_out_above": slider(W.FloatSlider, scale_out_above, 0.4, 0.95, 0.05,
+        "scale_out_above": _slider(W.FloatSlider, scale_out_above, 0.4, 0.95, 0.05,
                                   "scale out above", ".0%"),
-        "scale_in_below": slider(W.FloatSlider, scale_in_below, 0.0, 0.6, 0.05,
+        "scale_in_below": _slider(W.FloatSlider, scale_in_below, 0.0, 0.6, 0.05,
                                  "scale in below", ".0%"),
-        "duration": slider(W.IntSlider, duration, 0, 600, 15, "for (s)"),
-        "cooldown": slider(W.IntSlider, cooldown, 0, 600, 30, "cooldown (s)"),
-        "boot_time": slider(W.IntSlider, boot_time, 0, 300, 15, "warm-up (s)"),
-        "min_instances": slider(W.IntSlider, min_instances, 1, 6, 1, "min instances"),
-        "max_instances": slider(W.IntSlider, max_instances, 2, 15, 1, "max instances"),
+        "duration": _slider(W.IntSlider, duration, 0, 600, 15, "for (s)"),
+        "cooldown": _slider(W.IntSlider, cooldown, 0, 600, 30, "cooldown (s)"),
+        "boot_time": _slider(W.IntSlider, boot_time, 0, 300, 15, "warm-up (s)"),
+        "min_instances": _slider(W.IntSlider, min_instances, 1, 6, 1, "min instances"),
+        "max_instances": _slider(W.IntSlider, max_instances, 2, 15, 1, "max instances"),
     }
 
     def compute(**settings):
@@ -214,15 +218,14 @@ def load_test_explorer(shape: str = "ramp", peak_rate: float = 6.0, instances: i
     pick the shape, its peak rate, the instances and whether the HPA autoscaler (50 % target,
     60 s warm-up) may add more; see offered against achieved load, p95 against the SLO and
     the instances over ten minutes, and where it breaks (``scenarios.load_test_explorer``)."""
-    wide = {"description_width": "initial"}
     controls = {
         "shape": W.Dropdown(options=list(scenarios.LOADTEST_EXPLORER_SHAPES), value=shape,
-                            description="shape", style=wide),
+                            description="shape", style=WIDE),
         "peak_rate": W.FloatSlider(value=peak_rate, min=1, max=10, step=0.5,
                                    description="peak (requests/s)", readout_format=".1f",
-                                   continuous_update=False, style=wide),
+                                   continuous_update=False, style=WIDE),
         "instances": W.IntSlider(value=instances, min=1, max=8, step=1, description="instances",
-                                 continuous_update=False, style=wide),
+                                 continuous_update=False, style=WIDE),
         "autoscaler": W.Checkbox(value=autoscaler, description="autoscaler (HPA, 50 %)",
                                  indent=False),
     }
@@ -257,8 +260,6 @@ def _load_test_readout(s: dict) -> str:
 
 # -- lesson 02: load balancers --------------------------------------------------------------
 
-import math  # (imports for lesson 02's functions, appended below the others)
-
 
 def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
                       heavy_tail: bool = False, load: float = 0.7, interval: float = 2.0,
@@ -268,25 +269,17 @@ def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
     cluster is, how often the health check probes and after how many failures it marks an
     instance down, and whether refused requests are retried once
     (``scenarios.balancer_explorer``)."""
-    wide = {"description_width": "initial"}
-
-    def slider(kind, value, low, high, step, description, fmt=None):
-        options = {"value": value, "min": low, "max": high, "step": step,
-                   "description": description, "continuous_update": False, "style": wide}
-        if fmt:
-            options["readout_format"] = fmt
-        return kind(**options)
 
     controls = {
         "policy": W.Dropdown(options=list(scenarios.EXPLORER_POLICIES), value=policy,
-                             description="balancer", style=wide),
-        "slow_speed": slider(W.FloatSlider, slow_speed, 0.25, 1.0, 0.25,
+                             description="balancer", style=WIDE),
+        "slow_speed": _slider(W.FloatSlider, slow_speed, 0.25, 1.0, 0.25,
                              "speed of instances 2 and 3", ".2f"),
         "heavy_tail": W.Checkbox(value=heavy_tail, description="heavy-tailed requests",
                                  indent=False),
-        "load": slider(W.FloatSlider, load, 0.3, 0.9, 0.05, "cluster busy", ".0%"),
-        "interval": slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
-        "threshold": slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
+        "load": _slider(W.FloatSlider, load, 0.3, 0.9, 0.05, "cluster busy", ".0%"),
+        "interval": _slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
+        "threshold": _slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
         "retries": W.Checkbox(value=bool(retries), description="retry refused requests once",
                               indent=False),
     }
@@ -356,12 +349,11 @@ def stateless_explorer(mode: str = "memory", instances: int = 4, crash: bool = F
     sticky balancer, or a shared store), the number of instances, and whether instance A
     crashes; see lost sessions, latency and how evenly the instances are loaded
     (``scenarios.stateless_explorer``, five minutes of the lesson's shop)."""
-    wide = {"description_width": "initial"}
     controls = {
         "mode": W.Dropdown(options=list(STATELESS_MODE_LABELS.items()), value=mode,
-                           description="sessions", style=wide),
+                           description="sessions", style=WIDE),
         "instances": W.IntSlider(value=instances, min=3, max=8, step=1, description="instances",
-                                 continuous_update=False, style=wide),
+                                 continuous_update=False, style=WIDE),
         "crash": W.Checkbox(value=crash, description="instance A crashes at 150 s",
                             indent=False),
     }

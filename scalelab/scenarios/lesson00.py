@@ -1,0 +1,61 @@
+"""Lesson 00's part of ``scenarios``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validate, theory, workloads
+from ..sim import simulate
+
+HOCKEY_LOADS = np.round(np.arange(0.1, 0.96, 0.05), 2)
+
+__all__ = [
+    "HOCKEY_LOADS", "hockey_stick", "one_server",
+]
+
+
+def one_server(rate: float, service_time: float, duration: float = 300.0, seed: int = 0,
+               bin: float = 5.0) -> dict:
+    """One server fed Poisson traffic at ``rate``: its summary, its latency over time, and
+    the M/M/1 prediction (infinite when the server is 100 % busy or more)."""
+    rate = _validate.positive("rate", rate)
+    service_time = _validate.positive("service_time", service_time)
+    result = simulate(workloads.poisson(rate, duration, seed=seed), instances=1,
+                      service_time=service_time, seed=seed)
+    queue = theory.mm1(rate, service_time)
+    return {
+        "rate": rate,
+        "service_time": service_time,
+        "load": rate * service_time,
+        "summary": result.summary(),
+        "timeline": result.timeline(bin=bin),
+        "theory_mean": float(queue.mean_response),
+        "theory_p95": float(queue.response_percentile(0.95)) if rate * service_time < 1
+        else float("inf"),
+    }
+
+
+def hockey_stick(service_time: float, loads=HOCKEY_LOADS, requests: int = 20_000,
+                 seed: int = 0) -> dict:
+    """Mean and p95 latency of one server at each utilization in ``loads``: simulated
+    (``requests`` Poisson arrivals each, first 10 % dropped as warm-up) beside M/M/1."""
+    service_time = _validate.positive("service_time", service_time)
+    loads = np.asarray(loads, dtype=float)
+    mean, p95 = np.empty(len(loads)), np.empty(len(loads))
+    for k, load in enumerate(loads):
+        rate = load / service_time
+        duration = requests / rate
+        result = simulate(workloads.poisson(rate, duration, seed=seed + k), instances=1,
+                          service_time=service_time, seed=seed + k)
+        summary = result.summary(warmup=duration / 10)
+        mean[k], p95[k] = summary["mean"], summary["p95"]
+    curve = np.linspace(0.0, 0.985, 200)
+    queue = theory.mm1(curve / service_time, service_time)
+    return {
+        "loads": loads, "mean": mean, "p95": p95,
+        "curve_load": curve,
+        "curve_mean": np.asarray(queue.mean_response),
+        "curve_p95": np.asarray(queue.response_percentile(0.95)),
+    }
+
+

@@ -1,0 +1,297 @@
+"""Lesson 02's part of ``scenarios``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .. import _validate, theory, workloads
+from ..sim import simulate
+
+# -- lesson 02: load balancers --------------------------------------------------------------
+# One service model for the lesson: a request needs 100 ms of work on a speed-1 instance
+# (exponential, or log-normal for a heavy tail). Instances are sl.Instance(speed=…).
+
+__all__ = [
+    "DISPATCH_LOADS", "EXPLORER_POLICIES", "LB_EXPLORER", "LB_HEAVY_SIGMA", "LB_SERVICE_TIME",
+    "balancer_explorer", "crash_under_load", "dispatch_curves", "lesson02_policies", "outage",
+    "policy_race", "rehash",
+]
+
+
+LB_SERVICE_TIME = 0.1     # s of work per request on a speed-1 instance
+LB_HEAVY_SIGMA = 1.5      # the log-normal's sigma for "heavy-tailed requests"
+LB_EXPLORER = {"instances": 4, "duration": 60.0, "crash_at": 21.0, "recover_at": 41.0,
+               "healthy_threshold": 2, "latency_bin": 4.0, "error_bin": 1.0}
+
+
+def lesson02_policies(speeds=None) -> dict:
+    """Fresh built-in balancers under the names the lesson uses. Weighted round robin weighs
+    each instance by its speed (``speeds``; all 1 when None)."""
+    from ..balancers import (
+        LeastConnections,
+        PeakEWMA,
+        PowerOfTwoChoices,
+        Random,
+        RoundRobin,
+        WeightedRoundRobin,
+    )
+
+    weights = None if speeds is None else [float(s) for s in speeds]
+    return {
+        "round robin": RoundRobin(),
+        "weighted round robin": WeightedRoundRobin(weights=weights),
+        "random": Random(),
+        "least connections": LeastConnections(),
+        "power of two choices": PowerOfTwoChoices(),
+        "peak EWMA": PeakEWMA(),
+    }
+
+
+def _lb_service(sigma: float | None, service_time: float = LB_SERVICE_TIME):
+    from ..servicetimes import Exponential, LogNormal
+
+    return Exponential(service_time) if sigma is None else LogNormal(service_time, sigma)
+
+
+def _lb_instances(speeds) -> list:
+    from ..sim import Instance
+
+    return [Instance(speed=float(s)) for s in speeds]
+
+
+def policy_race(speeds=(1.0, 1.0, 1.0, 1.0), load: float = 0.8, sigma: float | None = None,
+                requests: int = 20_000, policies: dict | None = None, seed: int = 1) -> dict:
+    """Every policy on the same seeded Poisson traffic to instances of these ``speeds``, at
+    utilization ``load`` of their total capacity; 100 ms of work per request (exponential, or
+    log-normal with ``sigma`` for a heavy tail). Per policy: ``summary`` (first 5 % dropped
+    as warm-up) and ``share``, the fraction of requests each instance received; and
+    ``capacity_share``, each instance's fraction of the capacity (what a perfect balancer
+    would send it)."""
+    speeds = np.array([_validate.positive("speed", s) for s in speeds], dtype=float)
+    load = _validate.number("load", load, above=0)
+    requests = _validate.integer("requests", requests, minimum=100)
+    capacity = speeds.sum() / LB_SERVICE_TIME
+    rate = load * capacity
+    duration = requests / rate
+    traffic = workloads.poisson(rate, duration, seed=seed)
+    policies = lesson02_policies(speeds) if policies is None else policies
+    runs = {}
+    for name, balancer in policies.items():
+        result = simulate(traffic, instances=_lb_instances(speeds),
+                          service_time=_lb_service(sigma), balancer=balancer, seed=seed)
+        chosen = result.requests["instance"]
+        runs[name] = {"summary": result.summary(warmup=duration / 20),
+                      "share": np.bincount(chosen[chosen >= 0], minlength=len(speeds))
+                      / max(1, np.count_nonzero(chosen >= 0))}
+    return {"speeds": speeds, "load": load, "sigma": sigma, "rate": rate,
+            "capacity": capacity, "capacity_share": speeds / speeds.sum(),
+            "requests": len(traffic), "policies": runs}
+
+
+DISPATCH_LOADS = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def dispatch_curves(instances: int = 10, loads=DISPATCH_LOADS, requests: int = 60_000,
+                    seed: int = 2, points: int = 100) -> dict:
+    """Mean response time, in units of the mean work, of ``instances`` equal servers behind
+    random, round-robin, power-of-two-choices and least-connections balancers at each
+    utilization in ``loads``: simulated (``requests`` Poisson arrivals each, exponential work,
+    first 10 % dropped), beside the closed forms on ``points`` loads from 0.3 to 0.95: M/M/1
+    (random), E_N/M/1 (round robin), the supermarket model for two choices among very many
+    servers, and M/M/N (one shared queue: no balancer can do better)."""
+    from ..balancers import LeastConnections, PowerOfTwoChoices, Random, RoundRobin
+
+    n = _validate.integer("instances", instances, minimum=2)
+    loads = np.asarray(loads, dtype=float)
+    policies = {"random": Random, "round robin": RoundRobin,
+                "power of two choices": PowerOfTwoChoices,
+                "least connections": LeastConnections}
+    simulated = {name: np.empty(len(loads)) for name in policies}
+    for k, load in enumerate(loads):
+        rate = load * n
+        duration = requests / rate
+        traffic = workloads.poisson(rate, duration, seed=seed + k)
+        for name, policy in policies.items():
+            result = simulate(traffic, instances=n, service_time=1.0, balancer=policy(),
+                              seed=seed + k)
+            simulated[name][k] = result.summary(warmup=duration / 10)["mean"]
+    curve = np.linspace(0.3, 0.95, _validate.integer("points", points, minimum=2))
+    theory_curves = {
+        "random": np.asarray(theory.mm1(curve, 1.0).mean_response),
+        "round robin": np.asarray(theory.round_robin(curve * n, 1.0, n).mean_response),
+        "power of two choices": np.asarray(theory.supermarket(curve, choices=2)),
+        "one shared queue": np.asarray(theory.mmc(curve * n, 1.0, n).mean_response),
+    }
+    return {"instances": n, "loads": loads, "simulated": simulated, "curve_load": curve,
+            "theory": theory_curves}
+
+
+def rehash(users: int = 10_000, before: int = 10, after: int = 11, vnodes: int = 100) -> dict:
+    """Where ``users`` users (ids 0 … users−1) land on ``before`` and on ``after`` instances,
+    with ``hash mod N`` and with a consistent-hash ring (``ConsistentHash(vnodes)``), both on
+    the same 64-bit hash of the user id. Per scheme: ``moved`` (fraction of users now on
+    another instance), ``to_new`` (fraction of the moved ones that went to an added
+    instance), and per instance after the change ``stayed``/``arrived`` (user counts)."""
+    from ..balancers import ClusterState, ConsistentHash, InstancesView, Request, _hash64
+
+    users = _validate.integer("users", users, minimum=1)
+    before = _validate.integer("before", before, minimum=1)
+    after = _validate.integer("after", after, minimum=1)
+    hashes = [_hash64(str(u)) for u in range(users)]
+    ring = ConsistentHash(vnodes=vnodes)
+
+    def ring_owner(n: int) -> np.ndarray:
+        view = InstancesView(ClusterState([1.0] * n, [1.0] * n))
+        return np.array([ring.pick(view, Request(u, 0.0, user=u)).index for u in range(users)])
+
+    owners = {"hash mod N": (np.array([h % before for h in hashes]),
+                             np.array([h % after for h in hashes])),
+              "consistent hash": (ring_owner(before), ring_owner(after))}
+    schemes = {}
+    for name, (old, new) in owners.items():
+        moved = old != new
+        schemes[name] = {
+            "moved": float(moved.mean()),
+            "to_new": float((new[moved] >= before).mean()) if moved.any() else float("nan"),
+            "stayed": np.bincount(new[~moved], minlength=after),
+            "arrived": np.bincount(new[moved], minlength=after),
+        }
+    return {"users": users, "before": before, "after": after, "vnodes": vnodes,
+            "schemes": schemes}
+
+
+def outage(result, instance: int = 0, bin: float = 1.0) -> dict:
+    """What clients saw when ``instance`` crashed, from a ``Result`` (simulated, or a real-lab
+    load): ``crash`` and ``marked_down`` (s; NaN if it never happened), ``detection``
+    (between them), ``errors`` (failed requests in all), ``in_window`` (failed requests that
+    arrived between the crash and the mark-down), ``in_flight`` (failed requests that arrived
+    before the crash: they were inside it), ``retries``, ``rate`` (arrivals per second),
+    ``expected`` (rate × detection / instances: the dead instance's share of the window), and
+    per ``bin`` seconds ``time``, ``errors_per_s`` and ``healthy``."""
+    bin = _validate.positive("bin", bin)
+
+    def first(what: str, after: float = -np.inf) -> float:
+        return next((float(t) for t, i, kind in sorted(result.events)
+                     if i == instance and kind == what and t >= after), float("nan"))
+
+    crash = first("crash")
+    down = first("marked down", crash) if np.isfinite(crash) else float("nan")
+    requests = result.requests
+    failed = requests["status"] != 0
+    arrival = requests["arrival"]
+    window = (arrival >= crash) & (arrival < down) if np.isfinite(down) else arrival >= crash
+    n = len(result.instances)
+    rate = len(requests) / result.duration
+    timeline = result.timeline(bin=bin)
+    detection = down - crash
+    return {
+        "crash": crash, "marked_down": down, "detection": detection,
+        "errors": int(failed.sum()),
+        "in_window": int(np.count_nonzero(failed & window)),
+        "in_flight": int(np.count_nonzero(failed & (arrival < crash))),
+        "retries": int(requests["retries"].sum()),
+        "requests": len(requests), "rate": rate, "instances": n,
+        "expected": rate * detection / n,
+        "time": timeline["time"], "errors_per_s": timeline["errors"] / bin,
+        "healthy": timeline["healthy"],
+    }
+
+
+def crash_under_load(balancer=None, retries: int = 0, instances: int = 4, rate: float = 24.0,
+                     crash_at: float = 31.0, duration: float = 60.0, health_check=None,
+                     seed: int = 3, bin: float = 1.0) -> dict:
+    """Instance 0 of ``instances`` equal instances crashes at ``crash_at`` under Poisson traffic
+    of ``rate`` requests/s (100 ms of work each), with ``health_check`` (default: probe every
+    2 s, 3 failures mark it down) and ``retries``: :func:`outage` of the run, plus its
+    ``result``."""
+    from ..failures import Crash, HealthCheck
+
+    health_check = health_check or HealthCheck(interval=2.0, unhealthy_threshold=3)
+    result = simulate(workloads.poisson(rate, duration, seed=seed), instances=instances,
+                      service_time=LB_SERVICE_TIME, balancer=balancer, seed=seed,
+                      health_check=health_check, failures=[Crash(0, crash_at)],
+                      retries=retries)
+    return {**outage(result, 0, bin), "result": result}
+
+
+def _explorer_speeds(slow_speed: float) -> tuple:
+    """The explorer's cluster: two instances of speed 1 (0 is the one that crashes), and two
+    of ``slow_speed``."""
+    half = LB_EXPLORER["instances"] // 2
+    return (1.0,) * half + (float(slow_speed),) * (LB_EXPLORER["instances"] - half)
+
+
+@lru_cache(maxsize=256)
+def _explorer_run(policy: str, slow_speed: float, heavy_tail: bool, load: float,
+                  interval: float, threshold: int, retries: int, seed: int) -> dict:
+    from ..failures import Crash, HealthCheck
+
+    speeds = _explorer_speeds(slow_speed)
+    settings = LB_EXPLORER
+    rate = load * sum(speeds) / LB_SERVICE_TIME
+    traffic = workloads.poisson(rate, settings["duration"], seed=seed)
+    check = HealthCheck(interval=interval, timeout=min(1.0, interval),
+                        unhealthy_threshold=threshold,
+                        healthy_threshold=settings["healthy_threshold"])
+    result = simulate(traffic, instances=_lb_instances(speeds),
+                      service_time=_lb_service(LB_HEAVY_SIGMA if heavy_tail else None),
+                      balancer=lesson02_policies(speeds)[policy], seed=seed,
+                      health_check=check, retries=retries,
+                      failures=[Crash(0, settings["crash_at"], settings["recover_at"])])
+    latency = result.timeline(bin=settings["latency_bin"])
+    hit = outage(result, 0, settings["error_bin"])
+    chosen = result.requests["instance"]
+    marked_up = next((float(t) for t, i, what in result.events
+                      if i == 0 and what == "marked up"), float("nan"))
+    return {
+        **{k: v for k, v in hit.items() if k != "rate"},
+        "policy": policy, "speeds": np.array(speeds), "rate": rate,
+        "summary": result.summary(),
+        "latency_time": latency["time"], "p50": latency["p50"], "p95": latency["p95"],
+        "p99": latency["p99"],
+        "share": np.bincount(chosen[chosen >= 0], minlength=len(speeds))
+        / max(1, np.count_nonzero(chosen >= 0)),
+        "capacity_share": np.array(speeds) / sum(speeds),
+        "marked_up": marked_up,
+    }
+
+
+EXPLORER_POLICIES = tuple(lesson02_policies())
+
+
+def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
+                      heavy_tail: bool = False, load: float = 0.7, interval: float = 2.0,
+                      threshold: int = 3, retries: int = 0, seed: int = 0) -> dict:
+    """One minute of Poisson traffic (utilization ``load``) to four instances — two of speed 1,
+    two of ``slow_speed`` — through ``policy`` (a name from :data:`EXPLORER_POLICIES`), 100 ms
+    of work per request (log-normal with sigma 1.5 if ``heavy_tail``). Instance 0 crashes at
+    21 s and restarts at 41 s; the health check probes every ``interval`` s and marks an
+    instance down after ``threshold`` failures in a row (up after 2 successes); ``retries``
+    resends refused requests. Returns the run's latency per 4 s (``latency_time``, ``p50``,
+    ``p95``, ``p99``), requests ``share`` per instance against ``capacity_share``, the
+    :func:`outage` numbers (errors per second, healthy instances, detection …), and
+    ``baseline_p99`` and ``baseline_summary``: round robin's on the same traffic and settings,
+    for comparison."""
+    if policy not in EXPLORER_POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(map(repr, EXPLORER_POLICIES))}, "
+                         f"got {policy!r}")
+    slow_speed = _validate.positive("slow_speed", slow_speed)
+    load = _validate.number("load", load, above=0, maximum=1.5)
+    interval = _validate.positive("interval", interval)
+    threshold = _validate.integer("threshold", threshold, minimum=1)
+    retries = _validate.integer("retries", retries, minimum=0)
+    key = (float(slow_speed), bool(heavy_tail), float(load), float(interval), int(threshold),
+           int(retries), int(seed))
+    run = dict(_explorer_run(policy, *key))
+    baseline = _explorer_run("round robin", *key)
+    run["baseline_p99"], run["baseline_summary"] = baseline["p99"], baseline["summary"]
+    run["settings"] = {"policy": policy, "slow_speed": key[0], "heavy_tail": key[1],
+                       "load": key[2], "interval": key[3], "threshold": key[4],
+                       "retries": key[5], "seed": key[6],
+                       "crash_at": LB_EXPLORER["crash_at"],
+                       "recover_at": LB_EXPLORER["recover_at"]}
+    return run
+
+
