@@ -80,9 +80,9 @@ def ramp(start_rate: float, end_rate: float, duration: float, seed: int = 0) -> 
 
 def steps(rates, step_duration: float, seed: int = 0) -> Workload:
     """Poisson arrivals at ``rates[0]`` for ``step_duration`` seconds, then ``rates[1]``, …"""
-    rates = np.asarray(_validate.times("rates", rates))
+    rates = np.array([_validate.number(f"rates[{k}]", r, minimum=0) for k, r in enumerate(rates)])
     if len(rates) == 0 or rates.max() <= 0:
-        raise ValueError(f"rates must hold at least one rate > 0, got {list(rates)}")
+        raise ValueError(f"rates must hold at least one rate > 0, got {rates.tolist()}")
     step_duration = _validate.positive("step_duration", step_duration)
     duration = step_duration * len(rates)
 
