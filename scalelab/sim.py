@@ -25,6 +25,7 @@ from .autoscalers import Observation
 from .balancers import RoundRobin
 from .engine import Loop
 from .failures import Failure, HealthCheck
+from .kernels import kernel_for
 from .result import REQUEST_FIELDS, Result, Status
 from .servicetimes import as_service_time
 from .sessions import SessionStore
@@ -174,6 +175,16 @@ class _Cluster:
                                    assign(len(workload), len(self.specs)))
             if workload.user is not None:
                 records["user"] = workload.user
+            return self._result(records, self.specs, workload.duration, None, [])
+        kernel = kernel_for(self.balancer, self.specs) if simple and \
+            self.health_check is None and workload.user is None else None
+        if kernel is not None:
+            records = _empty_records(len(workload))
+            records["arrival"] = workload.arrivals
+            rates = [1.0 / spec.speed for spec in self.specs]
+            start, end, where = kernel(self.balancer, workload.arrivals, work.tolist(), rates)
+            records["start"], records["end"], records["instance"] = start, end, where
+            records["service"] = records["end"] - records["start"]
             return self._result(records, self.specs, workload.duration, None, [])
         loop = self._loop(workload, work)
         records, lifetimes, log = loop.run()
