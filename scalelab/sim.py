@@ -245,10 +245,11 @@ def _check_failures(failures, n_instances: int) -> list[Failure]:
     if isinstance(failures, Failure):
         failures = [failures]
     if not isinstance(failures, (list, tuple)):
-        raise TypeError(f"failures must be a list of sl.Crash/sl.Hang/sl.Slowdown, got {failures!r}")
+        raise TypeError("failures must be a list of sl.Crash/sl.Hang/sl.Pause/sl.Slowdown, "
+                        f"got {failures!r}")
     for k, failure in enumerate(failures):
         if not isinstance(failure, Failure):
-            raise TypeError(f"failures[{k}] must be sl.Crash, sl.Hang or sl.Slowdown, "
+            raise TypeError(f"failures[{k}] must be sl.Crash, sl.Hang, sl.Pause or sl.Slowdown, "
                             f"got {failure!r}")
         if failure.instance >= n_instances:
             raise ValueError(f"failures[{k}].instance must be < {n_instances} (instances are "
