@@ -45,9 +45,8 @@ def _power_of_two(balancer, arrivals, work, rates):
     first, second = ((draws * m) >> 32).reshape(n, 2).T.tolist()
     pending = [deque() for _ in range(m)]
     last = [0.0] * m
-    start, end, where = [0.0] * n, [0.0] * n, [0] * n
-    for i, t in enumerate(arrivals.tolist()):
-        a, b = first[i], second[i]
+    start, end, where = [], [], []
+    for t, a, b, w in zip(arrivals.tolist(), first, second, work):
         qa, qb = pending[a], pending[b]
         while qa and qa[0] <= t:
             qa.popleft()
@@ -55,10 +54,12 @@ def _power_of_two(balancer, arrivals, work, rates):
             qb.popleft()
         j = b if len(qb) < len(qa) else a
         begin = t if t > last[j] else last[j]
-        finish = begin + work[i] * rates[j]
+        finish = begin + w * rates[j]
         last[j] = finish
         pending[j].append(finish)
-        start[i], end[i], where[i] = begin, finish, j
+        start.append(begin)
+        end.append(finish)
+        where.append(j)
     return start, end, where
 
 
@@ -116,14 +117,15 @@ def _least_connections(balancer, arrivals, work, rates):
             counts[pop(finishing)[1]] -= 1
         fewest = min(counts)
         j = counts.index(fewest)
-        if counts.count(fewest) > 1:
+        if counts.count(fewest) > 1:  # NGINX's tie loop
             best, total = j, 0
             for k in range(j, m):
-                if counts[k] == fewest:
-                    current[k] += 1
-                    total += 1
-                    if current[k] > current[best]:
-                        best = k
+                if counts[k] != fewest:
+                    continue
+                current[k] += 1
+                total += 1
+                if current[k] > current[best]:
+                    best = k
             current[best] -= total
             j = best
         begin = t if t > last[j] else last[j]
