@@ -80,31 +80,20 @@ def _draws(source: _Draws, count: int) -> np.ndarray:
 
 
 def _shortest_queue(balancer, arrivals, work, rates):
-    """Join the shortest queue, lowest index on ties: in-flight counts kept exact by one heap
-    of finish times; a scan of at most ``SMALL`` counts finds the shortest."""
-    n, m = len(arrivals), len(rates)
-    counts = [0] * m
-    last = [0.0] * m
-    finishing: list[tuple[float, int]] = []
-    pop, push = heapq.heappop, heapq.heappush
-    start, end, where = [0.0] * n, [0.0] * n, [0] * n
-    for i, t in enumerate(arrivals.tolist()):
-        while finishing and finishing[0][0] <= t:
-            counts[pop(finishing)[1]] -= 1
-        j = counts.index(min(counts))
-        begin = t if t > last[j] else last[j]
-        finish = begin + work[i] * rates[j]
-        last[j] = finish
-        counts[j] += 1
-        push(finishing, (finish, j))
-        start[i], end[i], where[i] = begin, finish, j
-    return start, end, where
+    """Join the shortest queue: the fewest in flight, the lowest index on ties."""
+    return _least_loaded(arrivals, work, rates, nginx_ties=False)
 
 
 def _least_connections(balancer, arrivals, work, rates):
     """NGINX ``least_conn`` with equal weights: the fewest in flight; ties broken by smooth
     weighted round-robin among the tied instances (their ``current_weight`` persists across
     picks, as in ``ngx_http_upstream_get_least_conn_peer``)."""
+    return _least_loaded(arrivals, work, rates, nginx_ties=True)
+
+
+def _least_loaded(arrivals, work, rates, nginx_ties: bool):
+    """In-flight counts kept exact by one heap of finish times; a scan of at most ``SMALL``
+    counts finds the fewest."""
     n, m = len(arrivals), len(rates)
     counts = [0] * m
     current = [0] * m
@@ -117,7 +106,7 @@ def _least_connections(balancer, arrivals, work, rates):
             counts[pop(finishing)[1]] -= 1
         fewest = min(counts)
         j = counts.index(fewest)
-        if counts.count(fewest) > 1:  # NGINX's tie loop
+        if nginx_ties and counts.count(fewest) > 1:  # NGINX's tie loop
             best, total = j, 0
             for k in range(j, m):
                 if counts[k] != fewest:

@@ -35,6 +35,15 @@ class Explorer(W.VBox):
 WIDE = {"description_width": "initial"}  # room for long slider labels
 
 
+def _set_traces(figure: go.FigureWidget, traces: list[dict]) -> None:
+    """Give each trace of ``figure`` its new x, y (and name, when given); call it inside
+    ``batch_update``."""
+    for trace, data in zip(figure.data, traces):
+        trace.x, trace.y = data["x"], data["y"]
+        if "name" in data:
+            trace.name = data["name"]
+
+
 def _slider(kind, value, low, high, step, description, fmt=None):
     """A slider that reports only when released (``continuous_update=False``)."""
     options = {"value": value, "min": low, "max": high, "step": step,
@@ -69,8 +78,7 @@ def queue_explorer(rate: float = 10.0, service_time_ms: float = 40.0, seed: int 
     def update(rate, service_time_ms):
         stick, point = compute(rate, service_time_ms)
         with figure.batch_update():
-            for trace, data in zip(figure.data, plots.queue_explorer_traces(stick, point)):
-                trace.x, trace.y = data["x"], data["y"]
+            _set_traces(figure, plots.queue_explorer_traces(stick, point))
             figure.layout.yaxis.range = [0, plots.queue_explorer_top(stick)]
         readout.value = _queue_readout(point)
 
@@ -110,10 +118,7 @@ def scaling_explorer(size: int = 4, count: int = 1, traffic: int = 32) -> Explor
     def update(size, count, traffic):
         option = scenarios.size_vs_count(size, count, traffic)
         with figure.batch_update():
-            for trace, data in zip(figure.data, plots.size_vs_count_traces(option)):
-                trace.x, trace.y = data["x"], data["y"]
-                if "name" in data:
-                    trace.name = data["name"]
+            _set_traces(figure, plots.size_vs_count_traces(option))
             figure.layout.xaxis2.range = plots.size_vs_count_ranges(option)["xaxis2"]
         readout.value = _scaling_readout(option)
 
@@ -186,8 +191,7 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
     def update(**settings):
         series = compute(**settings)
         with figure.batch_update():
-            for trace, data in zip(figure.data, plots.autoscaling_traces(series)):
-                trace.x, trace.y = data["x"], data["y"]
+            _set_traces(figure, plots.autoscaling_traces(series))
         readout.value = _autoscaling_readout(series, settings)
 
     explorer = Explorer(controls, figure, readout, update)
@@ -240,8 +244,7 @@ def load_test_explorer(shape: str = "ramp", peak_rate: float = 6.0, instances: i
     def update(**settings):
         series = compute(**settings)
         with figure.batch_update():
-            for trace, data in zip(figure.data, plots.load_test_explorer_traces(series)):
-                trace.x, trace.y = data["x"], data["y"]
+            _set_traces(figure, plots.load_test_explorer_traces(series))
         readout.value = _load_test_readout(series)
 
     return Explorer(controls, figure, readout, update)
@@ -294,8 +297,7 @@ def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
     def update(**settings):
         run = compute(**settings)
         with figure.batch_update():
-            for trace, data in zip(figure.data, plots.balancer_explorer_traces(run)):
-                trace.x, trace.y = data["x"], data["y"]
+            _set_traces(figure, plots.balancer_explorer_traces(run))
             figure.layout.shapes = plots.balancer_explorer_shapes(run)
             ranges = plots.balancer_explorer_ranges(run)
             figure.layout.yaxis2.range = ranges["yaxis2"]
