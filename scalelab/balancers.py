@@ -189,6 +189,18 @@ class Balancer:
         return f"{type(self).__name__}({params})"
 
 
+def prepare(balancer, rng: np.random.Generator) -> None:
+    """Before a run (simulated or real): give the policy its seeded generator, then let it
+    reset its run state. Works for any object with a ``pick`` method."""
+    try:
+        balancer.rng = rng
+    except AttributeError:
+        pass
+    reset = getattr(balancer, "reset", None)
+    if callable(reset):
+        reset()
+
+
 class RoundRobin(Balancer):
     """Each healthy instance in turn: 0, 1, 2, …, N−1, 0, 1, … (the course text's balancer)."""
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _validate
 from .autoscalers import Observation
-from .balancers import RoundRobin
+from .balancers import RoundRobin, prepare
 from .engine import Loop
 from .failures import Failure, HealthCheck
 from .kernels import kernel_for
@@ -150,7 +150,7 @@ class _Cluster:
     def _start(self):
         """Seeded generators for the work and the policy; policies reset for a fresh run."""
         work_seed, balancer_seed, stagger_seed = np.random.SeedSequence(self.seed).spawn(3)
-        _prepare(self.balancer, np.random.default_rng(balancer_seed))
+        prepare(self.balancer, np.random.default_rng(balancer_seed))
         if self.scaling is not None:
             self.scaling.reset()
         return np.random.default_rng(work_seed), np.random.default_rng(stagger_seed)
@@ -270,17 +270,6 @@ def _instance_specs(instances) -> list[Instance]:
         return list(instances)
     count = _validate.integer("instances", instances, minimum=1)
     return [Instance() for _ in range(count)]
-
-
-def _prepare(balancer, rng: np.random.Generator) -> None:
-    """Give the policy its seeded generator, then let it reset its run state."""
-    try:
-        balancer.rng = rng
-    except AttributeError:
-        pass
-    reset = getattr(balancer, "reset", None)
-    if callable(reset):
-        reset()
 
 
 def _vectorized_assign(balancer):

@@ -77,12 +77,3 @@ def failure_plan(failures, n_instances: int) -> list[tuple[float, str, int]]:
     return sorted(plan, key=lambda step: step[0])
 
 
-def prepare(balancer, rng: np.random.Generator) -> None:
-    """As ``simulate`` does: give the policy its seeded generator, then reset its run state."""
-    try:
-        balancer.rng = rng
-    except AttributeError:
-        pass
-    reset = getattr(balancer, "reset", None)
-    if callable(reset):
-        reset()

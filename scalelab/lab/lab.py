@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _validate
-from ..balancers import RoundRobin
+from ..balancers import RoundRobin, prepare
 from ..failures import HealthCheck
 from ..result import Result
 from ..sim import Instance
@@ -155,7 +155,7 @@ class Lab:
             store_spec = f"sqlite:{path}"
         else:
             store_spec = "memory"
-        _checks.prepare(self.balancer, np.random.default_rng(self.seed))
+        prepare(self.balancer, np.random.default_rng(self.seed))
         proxy = Proxy(self.balancer, health_check=self.health_check, retries=self.retries,
                       timeout=self.timeout, passive_ejection=self.passive_ejection,
                       epoch=self._epoch)
