@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from .. import _validate
 from ..failures import Crash, Failure, Hang
 from ..sim import Instance
