@@ -201,6 +201,20 @@ def prepare(balancer, rng: np.random.Generator) -> None:
         reset()
 
 
+def pick_avoiding(balancer, instances: InstancesView, request: Request, tried: list[int]):
+    """``balancer.pick``, with the instances in ``tried`` shown as unhealthy: how a proxy
+    resends a request to another instance than the ones that already failed it."""
+    healthy = instances._state.healthy
+    saved = [healthy[j] for j in tried]
+    for j in tried:
+        healthy[j] = False
+    try:
+        return balancer.pick(instances, request)
+    finally:
+        for j, was in zip(tried, saved):
+            healthy[j] = was
+
+
 class RoundRobin(Balancer):
     """Each healthy instance in turn: 0, 1, 2, …, N−1, 0, 1, … (the course text's balancer)."""
 

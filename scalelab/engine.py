@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .autoscalers import Observation
-from .balancers import Balancer, ClusterState, InstancesView, InstanceView, Request
+from .balancers import Balancer, ClusterState, InstancesView, InstanceView, Request, pick_avoiding
 from .failures import Crash, Hang, Pause, Slowdown, end_of_work
 from .result import REQUEST_FIELDS, Status
 
@@ -278,16 +278,7 @@ class Loop:
         """Ask the policy, hiding the instances this request was already refused by."""
         if not tried:
             return self._checked(self.balancer.pick(self.view, request))
-        healthy = self.state.healthy
-        saved = [healthy[j] for j in tried]
-        for j in tried:
-            healthy[j] = False
-        try:
-            choice = self.balancer.pick(self.view, request)
-        finally:
-            for j, was in zip(tried, saved):
-                healthy[j] = was
-        return self._checked(choice)
+        return self._checked(pick_avoiding(self.balancer, self.view, request, tried))
 
     def _checked(self, choice) -> int | None:
         if type(choice) is InstanceView:

@@ -121,7 +121,7 @@ class _Cluster:
                  health_check=None, failures=(), retries=0, timeout=None, sessions=None,
                  autoscaler=None, control_interval=15.0, min_instances=1, max_instances=20,
                  boot_time=60.0):
-        self.specs = _instance_specs(instances)
+        self.specs = instance_specs(instances)
         if service_time is None:
             raise TypeError("service_time is required: the mean seconds of work per request, "
                             "e.g. service_time=0.04")
@@ -257,12 +257,13 @@ def _check_failures(failures, n_instances: int) -> list[Failure]:
     return list(failures)
 
 
-def _instance_specs(instances) -> list[Instance]:
+def instance_specs(instances) -> list[Instance]:
+    """``instances`` as a list of :class:`Instance`: a count, one spec, or a list of specs."""
     if isinstance(instances, Instance):
         return [instances]
     if isinstance(instances, (list, tuple)):
         if not instances:
-            raise ValueError("instances must hold at least one Instance, got an empty list")
+            raise ValueError("instances must hold at least one sl.Instance, got an empty list")
         for i, spec in enumerate(instances):
             if not isinstance(spec, Instance):
                 raise TypeError(f"instances[{i}] must be sl.Instance(speed=…, slots=…), "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 
-from .. import _validate
+from .. import _validate, sim
 from ..failures import Crash, Failure, Hang
 from ..sim import Instance
 from ..workloads import Workload, constant
@@ -15,20 +15,11 @@ MAX_INSTANCES = 32  # processes on one laptop or a 2-core Binder
 
 def instance_specs(instances) -> tuple[list[Instance], bool]:
     """Specs, and whether they came from a count (then the servers take any concurrency)."""
-    if isinstance(instances, Instance):
-        instances = [instances]
-    if isinstance(instances, (list, tuple)):
-        if not instances:
-            raise ValueError("instances must hold at least one sl.Instance, got an empty list")
-        for k, spec in enumerate(instances):
-            if not isinstance(spec, Instance):
-                raise TypeError(f"instances[{k}] must be sl.Instance(speed=…, slots=…), "
-                                f"got {spec!r}")
-        return list(instances), False
-    count = _validate.integer("instances", instances, minimum=1)
-    if count > MAX_INSTANCES:
-        raise ValueError(f"instances must be ≤ {MAX_INSTANCES} on one machine, got {count}")
-    return [Instance() for _ in range(count)], True
+    specs = sim.instance_specs(instances)
+    from_count = not isinstance(instances, (Instance, list, tuple))
+    if from_count and len(specs) > MAX_INSTANCES:
+        raise ValueError(f"instances must be ≤ {MAX_INSTANCES} on one machine, got {len(specs)}")
+    return specs, from_count
 
 
 def workload(value, duration, mode: str) -> tuple[Workload | None, float]:

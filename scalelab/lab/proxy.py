@@ -25,7 +25,7 @@ import asyncio
 import itertools
 import zlib
 
-from ..balancers import Balancer, ClusterState, InstancesView, InstanceView, Request
+from ..balancers import Balancer, ClusterState, InstancesView, InstanceView, Request, pick_avoiding
 from ..failures import HealthCheck
 from . import _http
 from .health import HealthChecker
@@ -245,15 +245,7 @@ class Proxy:
 
     def _choose(self, request: Request, tried: list[int]) -> int | None:
         """Ask the policy, hiding the instances this request already failed on."""
-        healthy = self.state.healthy
-        saved = [healthy[j] for j in tried]
-        for j in tried:
-            healthy[j] = False
-        try:
-            choice = self.balancer.pick(self.view, request)
-        finally:
-            for j, was in zip(tried, saved):
-                healthy[j] = was
+        choice = pick_avoiding(self.balancer, self.view, request, tried)
         return _checked(choice, len(self._ports), self.balancer)
 
 
