@@ -10,6 +10,9 @@ instance. Routing policies:
 - ``"random"``: uniform over instances.
 - ``"jsq"``: join the shortest queue = least connections: fewest requests in system
   (waiting + in service); the lowest index wins ties.
+- ``"lc"``: NGINX ``least_conn`` (scalelab's ``LeastConnections``): the fewest in system;
+  ties broken by smooth weighted round-robin among the tied instances (each tied instance's
+  ``current`` gains 1, the highest, earliest on ties, wins and loses as many as were tied).
 - ``"p2c"``: power of two choices as Envoy's least-request does it (and scalelab's
   ``PowerOfTwoChoices``): two draws *with replacement*; the second wins only with strictly
   fewer requests in system.
@@ -28,7 +31,7 @@ import time
 import numpy as np
 import simpy
 
-POLICIES = ("rr", "random", "jsq", "p2c")
+POLICIES = ("rr", "random", "jsq", "lc", "p2c")
 
 
 def simulate(policy: str = "rr", requests: int = 200_000, instances: int = 10,
@@ -50,6 +53,7 @@ def simulate(policy: str = "rr", requests: int = 200_000, instances: int = 10,
     env = simpy.Environment()
     servers = [simpy.Resource(env, capacity=1) for _ in range(instances)]
     total = [0.0, 0]  # sum of response times, count (after warmup)
+    current = [0] * instances  # "lc": NGINX's current_weight per instance
 
     def in_system(server: simpy.Resource) -> int:
         return server.count + len(server.queue)
@@ -61,8 +65,22 @@ def simulate(policy: str = "rr", requests: int = 200_000, instances: int = 10,
             return picks[k]
         if policy == "jsq":
             return min(range(instances), key=lambda j: in_system(servers[j]))
+        if policy == "lc":
+            return least_conn()
         a, b = firsts[k], seconds[k]
         return b if in_system(servers[b]) < in_system(servers[a]) else a
+
+    def least_conn() -> int:
+        counts = [in_system(server) for server in servers]
+        fewest = min(counts)
+        tied = [j for j in range(instances) if counts[j] == fewest]
+        if len(tied) == 1:
+            return tied[0]
+        for j in tied:
+            current[j] += 1
+        best = max(tied, key=lambda j: current[j])
+        current[best] -= len(tied)
+        return best
 
     def request(k: int, server: simpy.Resource):
         arrived = env.now

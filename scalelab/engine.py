@@ -108,7 +108,7 @@ class Loop:
         on_start, on_finish = self.on_start, self.on_finish
         inflight, latency_of = self.state.inflight, self.state.latency
         slot_free, work = self.slot_free, self.work
-        rate = [1.0 / spec.speed for spec in self.specs]
+        speed = [spec.speed for spec in self.specs]
         start_of, end_of, service_of, instance_of = self.start, self.end, self.service, self.instance
         departures, requests = self.departures, self.requests
         n_instances = len(self.specs)
@@ -135,7 +135,7 @@ class Loop:
             instance_of[i] = j
             slots = slot_free[j]
             start = t if t > slots[0] else slots[0]
-            service = work[i] * rate[j]
+            service = work[i] / speed[j]  # as _dispatch and the kernels compute it
             end = start + service
             replace(slots, end)
             start_of[i], end_of[i], service_of[i] = start, end, service

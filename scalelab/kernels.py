@@ -1,16 +1,21 @@
-"""Fast paths for the built-in least-loaded policies on plain runs: nothing but routing and
-single-slot FIFO queues, every instance healthy the whole time.
+"""Fast paths for the built-in least-loaded policies: nothing but routing and single-slot FIFO
+queues, and instances that only come and go by autoscaling.
 
 Each kernel makes exactly the picks the policy's own ``pick`` would make — same tie-breaks,
 same random draws — without the per-request objects and hooks the general loop needs, so a
-request costs a few list operations. ``sim`` uses one only for the exact built-in class (a
-subclass may override ``pick``) and checks the result against the general loop in the tests.
-Times in seconds.
+request costs a few list operations. A kernel keeps its state between calls of ``route``, so
+an autoscaled run can route the arrivals between two control events in one call and let the
+general loop handle the events (``epochs.run``). The instances taking traffic are the
+kernel's *slots*, in index order; ``add`` and ``remove`` change them. ``sim`` uses a kernel
+only for the exact built-in class (a subclass may override ``pick``); the tests check every
+kernel against the general loop. Times in seconds.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from bisect import bisect_left
 from collections import deque
 
 import numpy as np
@@ -20,47 +25,117 @@ from .balancers import JoinShortestQueue, LeastConnections, PowerOfTwoChoices, _
 SMALL = 64  # up to this many instances, a scan of the in-flight counts beats any index
 
 
-def kernel_for(balancer, specs):
-    """The kernel that replaces ``balancer.pick`` for these instances, or None."""
+def kernel_for(balancer, specs, n_requests: int, max_slots: int | None = None):
+    """A kernel that replaces ``balancer.pick`` on these instances, or None. ``max_slots``
+    bounds how many instances take traffic at once (an autoscaler's maximum)."""
+    most = max(len(specs), max_slots or 0)
     if any(spec.slots != 1 for spec in specs):
         return None
+    speeds = [spec.speed for spec in specs]
     if type(balancer) is PowerOfTwoChoices:
-        return _power_of_two
-    if type(balancer) is JoinShortestQueue and len(specs) <= SMALL:
-        return _shortest_queue
-    if type(balancer) is LeastConnections and len(specs) <= SMALL \
+        if not hasattr(balancer, "_draws"):
+            balancer.reset()
+        return _PowerOfTwo(speeds, balancer._draws)
+    if type(balancer) is JoinShortestQueue and most <= SMALL:
+        return _ShortestQueue(speeds)
+    if type(balancer) is LeastConnections and most <= SMALL \
             and len({spec.weight for spec in specs}) == 1:
-        return _least_connections
+        return _LeastConnections(speeds, n_requests, most)
     return None
 
 
-def _power_of_two(balancer, arrivals, work, rates):
+class _Kernel:
+    """The slots (instances taking traffic, by index) and their speeds."""
+
+    def __init__(self, speeds: list[float]):
+        self.ids = list(range(len(speeds)))
+        self.speeds = list(speeds)
+
+    def route(self, times: list[float], work: np.ndarray) -> tuple[list[float], list[int]]:
+        """Send requests arriving at ``times`` (ascending, after every earlier call's) with
+        ``work`` seconds each at speed 1; returns their end times and slots."""
+        raise NotImplementedError
+
+    def last_end(self, slot: int) -> float:
+        """When the slot's last request ends (−inf if it never had one in this kernel)."""
+        raise NotImplementedError
+
+    def add(self, instance: int, speed: float) -> None:
+        """``instance`` starts taking traffic, idle."""
+        slot = bisect_left(self.ids, instance)
+        self.ids.insert(slot, instance)
+        self.speeds.insert(slot, speed)
+        self._insert(slot)
+
+    def remove(self, instance: int) -> None:
+        """``instance`` takes no more traffic (its requests still finish)."""
+        slot = self.ids.index(instance)
+        del self.ids[slot], self.speeds[slot]
+        self._delete(slot)
+
+    def _insert(self, slot: int) -> None:
+        raise NotImplementedError
+
+    def _delete(self, slot: int) -> None:
+        raise NotImplementedError
+
+
+class _PowerOfTwo(_Kernel):
     """Envoy's least request with two draws: the second draw wins only with strictly fewer
-    in flight. An instance's in-flight count is its queue of pending finish times, emptied
-    lazily of those at or before the arrival — only the two candidates are looked at."""
-    n, m = len(arrivals), len(rates)
-    if not hasattr(balancer, "_draws"):
-        balancer.reset()
-    draws = _draws(balancer._draws, 2 * n)
-    first, second = ((draws * m) >> 32).reshape(n, 2).T.tolist()
-    pending = [deque() for _ in range(m)]
-    last = [0.0] * m
-    start, end, where = [], [], []
-    for t, a, b, w in zip(arrivals.tolist(), first, second, work):
-        qa, qb = pending[a], pending[b]
-        while qa and qa[0] <= t:
-            qa.popleft()
-        while qb and qb[0] <= t:
-            qb.popleft()
-        j = b if len(qb) < len(qa) else a
-        begin = t if t > last[j] else last[j]
-        finish = begin + w * rates[j]
-        last[j] = finish
-        pending[j].append(finish)
-        start.append(begin)
-        end.append(finish)
-        where.append(j)
-    return start, end, where
+    in flight. A slot's in-flight count is its queue of pending end times, emptied lazily of
+    those at or before the arrival — only the two candidates are looked at."""
+
+    def __init__(self, speeds: list[float], draws: _Draws):
+        super().__init__(speeds)
+        self.draws = draws
+        self.pending = [deque() for _ in speeds]
+
+    def route(self, times, work):
+        pending = self.pending
+        raw = _draws(self.draws, 2 * len(times))
+        pairs = ((raw * len(pending)) >> 32).reshape(-1, 2).T
+        first, second = pairs.tolist()
+        speeds = np.array(self.speeds)
+        if speeds.min() == speeds.max():  # either candidate: the same seconds
+            seconds_a = seconds_b = (np.asarray(work) / speeds[0]).tolist()
+        else:
+            seconds_a = (work / speeds[pairs[0]]).tolist()
+            seconds_b = (work / speeds[pairs[1]]).tolist()
+        end, where = [], []
+        end_append, where_append = end.append, where.append
+        for t, a, b, wa, wb in zip(times, first, second, seconds_a, seconds_b):
+            qa = pending[a]
+            if qa and qa[-1] > t:  # a is busy: compare with b
+                while qa[0] <= t:
+                    qa.popleft()
+                qb = pending[b]
+                if qb and qb[-1] > t:
+                    while qb[0] <= t:
+                        qb.popleft()
+                    if len(qb) < len(qa):
+                        a, qa, wa = b, qb, wb
+                    finish = qa[-1] + wa
+                else:  # b is idle: fewer in flight
+                    qb.clear()
+                    a, qa = b, qb
+                    finish = t + wb
+            else:  # a is idle: b cannot have fewer
+                qa.clear()
+                finish = t + wa
+            qa.append(finish)
+            end_append(finish)
+            where_append(a)
+        return end, where
+
+    def last_end(self, slot):
+        queue = self.pending[slot]
+        return queue[-1] if queue else -math.inf
+
+    def _insert(self, slot):
+        self.pending.insert(slot, deque())
+
+    def _delete(self, slot):
+        del self.pending[slot]
 
 
 def _draws(source: _Draws, count: int) -> np.ndarray:
@@ -79,48 +154,116 @@ def _draws(source: _Draws, count: int) -> np.ndarray:
     return values[:count]
 
 
-def _shortest_queue(balancer, arrivals, work, rates):
+_NEVER = (math.inf, -1)
+
+
+class _Counting(_Kernel):
+    """In-flight counts kept exact by one heap of (end time, slot)."""
+
+    def __init__(self, speeds: list[float]):
+        super().__init__(speeds)
+        self.counts = [0] * len(speeds)
+        self.last = [-math.inf] * len(speeds)
+        self.finishing: list[tuple[float, int]] = [_NEVER]  # the sentinel is never due
+
+    def last_end(self, slot):
+        return self.last[slot]
+
+    def _insert(self, slot):
+        self.counts.insert(slot, 0)
+        self.last.insert(slot, -math.inf)
+        self._renumber(lambda k: k + (k >= slot))
+
+    def _delete(self, slot):
+        del self.counts[slot], self.last[slot]
+        self.finishing = [(end, k) for end, k in self.finishing if k != slot]
+        self._renumber(lambda k: k - (k > slot))
+
+    def _renumber(self, new_slot) -> None:
+        self.finishing = [(end, new_slot(k)) for end, k in self.finishing if k >= 0]
+        self.finishing.append(_NEVER)
+        heapq.heapify(self.finishing)
+
+
+class _ShortestQueue(_Counting):
     """Join the shortest queue: the fewest in flight, the lowest index on ties."""
-    return _least_loaded(arrivals, work, rates, nginx_ties=False)
+
+    def route(self, times, work):
+        counts, last, speeds, finishing = self.counts, self.last, self.speeds, self.finishing
+        pop, push, index = heapq.heappop, heapq.heappush, counts.index
+        end, where = [], []
+        end_append, where_append = end.append, where.append
+        for t, w in zip(times, work.tolist()):
+            while finishing[0][0] <= t:
+                counts[pop(finishing)[1]] -= 1
+            j = index(min(counts))
+            b = last[j]
+            finish = (t if t > b else b) + w / speeds[j]
+            last[j] = finish
+            counts[j] += 1
+            push(finishing, (finish, j))
+            end_append(finish)
+            where_append(j)
+        return end, where
 
 
-def _least_connections(balancer, arrivals, work, rates):
+class _LeastConnections(_Counting):
     """NGINX ``least_conn`` with equal weights: the fewest in flight; ties broken by smooth
-    weighted round-robin among the tied instances (their ``current_weight`` persists across
-    picks, as in ``ngx_http_upstream_get_least_conn_peer``)."""
-    return _least_loaded(arrivals, work, rates, nginx_ties=True)
+    weighted round-robin among the tied instances (``ngx_http_upstream_get_least_conn_peer``:
+    each tied instance's ``current_weight`` gains 1, the highest — the earliest on ties —
+    wins and loses as many as were tied).
 
+    One list scan finds the winner. Slot k's key is ``current[k] − offset[c] − BIG·c`` for
+    its in-flight count c: the largest key has the fewest in flight, then the highest
+    ``current_weight``, then the lowest index. A tie at count c adds 1 to every tied
+    instance's ``current_weight``, which is ``offset[c] += 1``. A slot going from count c to
+    c − 1 gains ``step[c] = offset[c] − offset[c − 1] + BIG``, and from c to c + 1 loses
+    ``step[c + 1]``; only the steps are kept (``step[0]`` holds ``offset[0]``). BIG exceeds
+    any spread of ``current − offset``."""
 
-def _least_loaded(arrivals, work, rates, nginx_ties: bool):
-    """In-flight counts kept exact by one heap of finish times; a scan of at most ``SMALL``
-    counts finds the fewest."""
-    n, m = len(arrivals), len(rates)
-    counts = [0] * m
-    current = [0] * m
-    last = [0.0] * m
-    finishing: list[tuple[float, int]] = []
-    pop, push = heapq.heappop, heapq.heappush
-    start, end, where = [0.0] * n, [0.0] * n, [0] * n
-    for i, t in enumerate(arrivals.tolist()):
-        while finishing and finishing[0][0] <= t:
-            counts[pop(finishing)[1]] -= 1
-        fewest = min(counts)
-        j = counts.index(fewest)
-        if nginx_ties and counts.count(fewest) > 1:  # NGINX's tie loop
-            best, total = j, 0
-            for k in range(j, m):
-                if counts[k] != fewest:
-                    continue
-                current[k] += 1
-                total += 1
-                if current[k] > current[best]:
-                    best = k
-            current[best] -= total
-            j = best
-        begin = t if t > last[j] else last[j]
-        finish = begin + work[i] * rates[j]
-        last[j] = finish
-        counts[j] += 1
-        push(finishing, (finish, j))
-        start[i], end[i], where[i] = begin, finish, j
-    return start, end, where
+    def __init__(self, speeds: list[float], n_requests: int, max_slots: int):
+        super().__init__(speeds)
+        self.big = 4 * (n_requests + max_slots + 1)
+        self.key = [0] * len(speeds)
+        self.step = [0]
+
+    def route(self, times, work):
+        counts, last, speeds, finishing = self.counts, self.last, self.speeds, self.finishing
+        key, step = self.key, self.step
+        highest = (sum(counts) + len(times)) // max(1, len(counts)) + 2  # bounds the fewest
+        step.extend([self.big] * (highest + 1 - len(step)))
+        pop, push, index, count = heapq.heappop, heapq.heappush, key.index, counts.count
+        end, where = [], []
+        end_append, where_append = end.append, where.append
+        for t, w in zip(times, work.tolist()):
+            while finishing[0][0] <= t:
+                k = pop(finishing)[1]
+                c = counts[k]
+                counts[k] = c - 1
+                key[k] += step[c]
+            j = index(max(key))
+            c = counts[j]
+            tied = count(c)
+            if tied > 1:
+                step[c] += 1
+                up = step[c + 1] - 1
+                step[c + 1] = up
+                key[j] -= up + tied
+            else:
+                key[j] -= step[c + 1]
+            counts[j] = c + 1
+            b = last[j]
+            finish = (t if t > b else b) + w / speeds[j]
+            last[j] = finish
+            push(finishing, (finish, j))
+            end_append(finish)
+            where_append(j)
+        return end, where
+
+    def _insert(self, slot):
+        super()._insert(slot)
+        self.key.insert(slot, -self.step[0])  # idle, current_weight 0
+
+    def _delete(self, slot):
+        super()._delete(slot)
+        del self.key[slot]

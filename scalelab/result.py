@@ -36,6 +36,14 @@ class Status(IntEnum):
     STORE_DOWN = 5    # the shared session store did not answer
 
 
+def empty_records(count: int) -> np.ndarray:
+    """``count`` requests' records, all OK so far, with no user."""
+    records = np.zeros(count, dtype=REQUEST_FIELDS)
+    records["status"] = Status.OK
+    records["user"] = -1
+    return records
+
+
 class Result:
     """The outcome of ``simulate``: ``requests`` (a numpy record array), ``summary()``,
     ``timeline(bin=…)``."""

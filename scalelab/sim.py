@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate
+from . import _validate, epochs
 from .autoscalers import Observation
 from .balancers import RoundRobin, prepare
 from .engine import Loop
 from .failures import Failure, HealthCheck
 from .kernels import kernel_for
-from .result import REQUEST_FIELDS, Result, Status
+from .result import Result, Status, empty_records
 from .servicetimes import as_service_time
 from .sessions import SessionStore
 from .workloads import Workload
@@ -168,24 +168,22 @@ class _Cluster:
         if workload.cost is not None:
             work = work * workload.cost
         assign = _vectorized_assign(self.balancer)
-        simple = (self.queue_limit is None and not self.failures and self.sessions is None
-                  and self.scaling is None and all(s.slots == 1 for s in self.specs))
-        if assign is not None and simple:
+        plain = (self.queue_limit is None and not self.failures and self.sessions is None
+                 and all(s.slots == 1 for s in self.specs))
+        if assign is not None and plain and self.scaling is None:
             records = _run_lindley(workload.arrivals, work, self.specs,
                                    assign(len(workload), len(self.specs)))
             if workload.user is not None:
                 records["user"] = workload.user
             return self._result(records, self.specs, workload.duration, None, [])
-        kernel = kernel_for(self.balancer, self.specs) if simple and \
-            self.health_check is None and workload.user is None else None
-        if kernel is not None:
-            records = _empty_records(len(workload))
-            records["arrival"] = workload.arrivals
-            rates = [1.0 / spec.speed for spec in self.specs]
-            start, end, where = kernel(self.balancer, workload.arrivals, work.tolist(), rates)
-            records["start"], records["end"], records["instance"] = start, end, where
-            records["service"] = records["end"] - records["start"]
-            return self._result(records, self.specs, workload.duration, None, [])
+        kernel = None
+        if plain and self.health_check is None and workload.user is None:
+            kernel = kernel_for(self.balancer, self.specs, len(workload),
+                                self.scaling.max_instances if self.scaling else None)
+        if kernel is not None:  # the kernel between timed events, the loop at them
+            loop = self._loop(Workload(np.empty(0), workload.duration), np.empty(0))
+            records, lifetimes, log = epochs.run(loop, kernel, workload.arrivals, work)
+            return self._result(records, loop.specs, workload.duration, lifetimes, log)
         loop = self._loop(workload, work)
         records, lifetimes, log = loop.run()
         return self._result(records, loop.specs, workload.duration, lifetimes, log)
@@ -290,7 +288,7 @@ def _vectorized_assign(balancer):
 def _run_lindley(arrivals, work, specs, assignment) -> np.ndarray:
     """FIFO single-slot instances with routing fixed in advance: per instance,
     end_k = max(arrival_k, end_{k−1}) + service_k, computed with cumsum and a running max."""
-    records = _empty_records(len(arrivals))
+    records = empty_records(len(arrivals))
     records["arrival"] = arrivals
     labels = assignment.astype(np.int16 if len(specs) < 2**15 else np.int32)
     order = np.argsort(labels, kind="stable")
@@ -309,11 +307,4 @@ def _run_lindley(arrivals, work, specs, assignment) -> np.ndarray:
         records["end"][index] = start + s
         records["service"][index] = s
         records["instance"][index] = j
-    return records
-
-
-def _empty_records(count: int) -> np.ndarray:
-    records = np.zeros(count, dtype=REQUEST_FIELDS)
-    records["status"] = Status.OK
-    records["user"] = -1
     return records

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scalelab as sl
-from scalelab import kernels
+from scalelab import epochs, kernels
 
 POLICIES = [sl.balancers.PowerOfTwoChoices, sl.balancers.JoinShortestQueue,
             sl.balancers.LeastConnections]
@@ -23,7 +23,7 @@ def through_pick(policy):
 
 @settings(max_examples=40, deadline=None)
 @given(policy=st.sampled_from(POLICIES), n=st.integers(1, 12), load=st.floats(0.2, 1.3),
-       speeds=st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=12, max_size=12),
+       speeds=st.lists(st.sampled_from([0.5, 1.0, 2.0, 0.7, 1.3]), min_size=12, max_size=12),
        seed=st.integers(0, 2**16))
 def test_kernels_equal_the_general_loop(policy, n, load, speeds, seed):
     instances = [sl.Instance(speed=s) for s in speeds[:n]]
@@ -39,13 +39,13 @@ def test_kernels_equal_the_general_loop(policy, n, load, speeds, seed):
 
 def test_kernels_are_used_only_where_they_are_exact():
     specs = [sl.Instance()] * 4
-    assert kernels.kernel_for(sl.balancers.PowerOfTwoChoices(), specs) is not None
-    assert kernels.kernel_for(through_pick(sl.balancers.PowerOfTwoChoices)(), specs) is None
-    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), [sl.Instance(slots=2)]) is None
+    assert kernels.kernel_for(sl.balancers.PowerOfTwoChoices(), specs, 100) is not None
+    assert kernels.kernel_for(through_pick(sl.balancers.PowerOfTwoChoices)(), specs, 100) is None
+    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), [sl.Instance(slots=2)], 100) is None
     weighted = [sl.Instance(weight=1), sl.Instance(weight=2)]
-    assert kernels.kernel_for(sl.balancers.LeastConnections(), weighted) is None
+    assert kernels.kernel_for(sl.balancers.LeastConnections(), weighted, 100) is None
     many = [sl.Instance()] * (kernels.SMALL + 1)
-    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), many) is None
+    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), many, 100) is None
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -55,3 +55,73 @@ def test_same_seed_same_picks_through_the_kernel(policy):
                         if policy is sl.balancers.PowerOfTwoChoices else policy(),
                         seed=1).requests["instance"] for _ in range(2)]
     assert np.array_equal(*runs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(policy=st.sampled_from(POLICIES), start=st.integers(1, 4), boot=st.sampled_from([0, 5, 30]),
+       speed=st.sampled_from([0.5, 1.0, 2.0, 0.7, 1.3]), seed=st.integers(0, 2**16),
+       scaler=st.sampled_from(["hpa", "threshold"]))
+def test_autoscaled_runs_through_a_kernel_equal_the_general_loop(policy, start, boot, speed,
+                                                                 seed, scaler):
+    """Epoch by epoch (kernel between control steps) gives the general loop's run: the same
+    picks, the same scaling decisions, the same instance lifetimes."""
+    day = sl.workloads.diurnal(mean_rate=4, amplitude=0.8, period=600, duration=1200, seed=seed)
+
+    def run(balancer):
+        autoscaler = Watched(target_utilization=0.5, min_replicas=1, max_replicas=12) \
+            if scaler == "hpa" else WatchedThreshold(duration=30, cooldown=30)
+        res = sl.simulate(day, instances=[sl.Instance(speed=speed)] * start, service_time=0.5,
+                          balancer=balancer, autoscaler=autoscaler, control_interval=15,
+                          min_instances=1, max_instances=12, boot_time=boot, seed=seed)
+        return res, autoscaler.seen
+
+    (fast, seen_fast), (slow, seen_slow) = run(policy()), run(through_pick(policy)())
+    assert np.array_equal(fast.requests["instance"], slow.requests["instance"])
+    for field in ("start", "end", "service"):
+        assert np.allclose(fast.requests[field], slow.requests[field], rtol=0, atol=1e-9)
+    assert np.array_equal(fast.lifetimes, slow.lifetimes)
+    assert fast.events == slow.events
+    assert len(fast.lifetimes) > start  # it did scale
+    assert len(seen_fast) == len(seen_slow) > 0
+    for a, b in zip(seen_fast, seen_slow):  # what the autoscaler saw, to the last bit
+        assert np.array_equal(a.latencies, b.latencies)
+        assert (a.time, a.ready, a.warming, a.request_rate, a.queue_length) == \
+            (b.time, b.ready, b.warming, b.request_rate, b.queue_length)
+        assert a.utilization == b.utilization or (np.isnan(a.utilization)
+                                                  and np.isnan(b.utilization))
+
+
+class Watching:
+    """Keeps every observation the autoscaler is shown."""
+
+    def reset(self):
+        super().reset()
+        self.seen = []
+
+    def desired(self, observation):
+        self.seen.append(observation)
+        return super().desired(observation)
+
+
+class Watched(Watching, sl.autoscalers.HPA):
+    pass
+
+
+class WatchedThreshold(Watching, sl.autoscalers.Threshold):
+    pass
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_chunk_boundaries_change_nothing(policy, monkeypatch):
+    """Routing in chunks (here of 37 arrivals) carries every queue across the boundary."""
+    workload = sl.workloads.poisson(rate=9, duration=400, seed=3)
+    instances = [sl.Instance(speed=s) for s in (1.0, 0.7, 1.3, 1.0)]
+    slow = sl.simulate(workload, instances=instances, service_time=0.4,
+                       balancer=through_pick(policy)(), seed=3).requests
+    monkeypatch.setattr(epochs, "CHUNK", 37)
+    fast = sl.simulate(workload, instances=instances, service_time=0.4, balancer=policy(),
+                       seed=3).requests
+    assert np.array_equal(fast["instance"], slow["instance"])
+    assert np.array_equal(fast["start"], slow["start"])
+    assert np.array_equal(fast["end"], slow["end"])
+    assert np.array_equal(fast["service"], slow["service"])

@@ -1,0 +1,117 @@
+"""Runs routed by a kernel (``kernels.py``), epoch by epoch.
+
+Between two timed events (a control step, an instance becoming ready) nothing changes which
+instances take traffic, so the kernel routes all the arrivals in between in one call (in
+chunks of at most ``CHUNK``, which keeps the arrays it writes in cache). A run without an
+autoscaler has no events: one epoch. The events run in the general loop's own handlers
+(``Loop._control``, ``_ready``), so an autoscaler sees exactly what it sees in every other
+run. Before each event the loop is brought up to date as if it had handled every answer due
+by then: the service seconds and latencies of the requests answered since the last event,
+in the order the general loop answers them (by end time, then arrival), the arrivals, what
+each instance has in flight, and when each one's queue empties. Times in seconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from .result import empty_records
+
+CHUNK = 1 << 16
+
+
+def run(loop, kernel, arrivals: np.ndarray, work: np.ndarray):
+    """Run ``arrivals`` (with ``work`` seconds each at speed 1) through ``loop``'s cluster,
+    routing with ``kernel``. Returns (records, lifetimes, log), as ``Loop.run`` does."""
+    progress = _Progress(arrivals, work)
+    loop.horizon = float(arrivals[-1]) if len(arrivals) else 0.0
+    events = loop.events
+    while events:
+        when = events[0][0]
+        progress.route(loop, kernel, int(np.searchsorted(arrivals, when, side="left")))
+        progress.tell(loop, kernel, when)
+        _, _, action, args = heapq.heappop(events)
+        action(when, *args)
+        _follow(loop, kernel)
+    progress.route(loop, kernel, len(arrivals))
+    return progress.records, np.array(loop.lifetimes), loop.log
+
+
+class _Progress:
+    """The records the kernel has written, and what the loop has been told of them."""
+
+    def __init__(self, arrivals: np.ndarray, work: np.ndarray):
+        self.arrivals, self.work = arrivals, work
+        self.records = empty_records(len(arrivals))
+        self.records["arrival"] = arrivals
+        self.routed = 0                               # arrivals routed so far
+        self.told = 0                                 # arrivals the loop has been told about
+        self.unanswered = np.empty(0, dtype=np.intp)  # told, not answered by the last event
+
+    def route(self, loop, kernel, upto: int) -> None:
+        """Route the arrivals before index ``upto``."""
+        speeds = np.array([spec.speed for spec in loop.specs])
+        while self.routed < upto:
+            lo, hi = self.routed, min(upto, self.routed + CHUNK)
+            ids = np.array(kernel.ids, dtype=np.int32)
+            previous = np.full(len(speeds), -math.inf)  # each instance's last end so far
+            previous[ids] = [kernel.last_end(slot) for slot in range(len(ids))]
+            arrivals, work = self.arrivals[lo:hi], self.work[lo:hi]
+            end, slots = kernel.route(arrivals.tolist(), work)
+            end = np.fromiter(end, dtype=float, count=hi - lo)
+            where = ids[np.fromiter(slots, dtype=np.intp, count=hi - lo)]
+            records = self.records[lo:hi]
+            records["end"], records["instance"] = end, where
+            records["service"] = work / speeds[where]
+            records["start"] = _starts(arrivals, end, where, previous)
+            self.routed = hi
+
+    def tell(self, loop, kernel, now: float) -> None:
+        """Bring ``loop`` up to ``now``: arrivals, answers, in-flight counts, queue ends."""
+        loop.arrived += self.routed - self.told
+        pool = np.concatenate([self.unanswered, np.arange(self.told, self.routed)])
+        self.told = self.routed
+        end = self.records["end"]
+        answered = end[pool] <= now
+        done, self.unanswered = pool[answered], pool[~answered]
+        done = done[np.lexsort((done, end[done]))]
+        loop.recent_latencies.extend((end[done] - self.arrivals[done]).tolist())
+        service = self.records["service"][done]
+        running = np.cumsum(np.concatenate([[loop.busy_done], service]))
+        loop.busy_done = float(running[-1])  # summed one by one, as the loop sums
+        where = self.records["instance"][self.unanswered]
+        loop.state.inflight[:] = np.bincount(where, minlength=len(loop.specs)).tolist()
+        for slot, j in enumerate(kernel.ids):
+            loop.slot_free[j] = [max(loop.slot_free[j][0], kernel.last_end(slot))]
+
+
+def _starts(arrival: np.ndarray, end: np.ndarray, where: np.ndarray,
+            previous: np.ndarray) -> np.ndarray:
+    """When each request started (FIFO, one slot): its arrival, or the end of the request
+    before it on the same instance, whichever is later. ``previous[j]`` is when instance j's
+    queue ended before these requests."""
+    labels = where.astype(np.int16) if len(previous) < 2**15 else where
+    order = np.argsort(labels, kind="stable")  # a radix sort for 16-bit labels
+    sorted_where = where[order]
+    before = np.empty(len(order))
+    before[1:] = end[order][:-1]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_where[1:] != sorted_where[:-1]
+    before[first] = previous[sorted_where[first]]
+    start = np.empty(len(order))
+    start[order] = np.maximum(arrival[order], before)
+    return start
+
+
+def _follow(loop, kernel) -> None:
+    """Make the kernel's slots the instances the loop now sends traffic to."""
+    serving = [j for j, healthy in enumerate(loop.state.healthy) if healthy]
+    if serving == kernel.ids:
+        return
+    for j in set(kernel.ids) - set(serving):
+        kernel.remove(j)
+    for j in sorted(set(serving) - set(kernel.ids)):
+        kernel.add(j, loop.specs[j].speed)
