@@ -473,64 +473,49 @@ def bench_day(scale: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# d. lesson 00's slider: the Python side of one move
+# d. every explorer: the Python side of each control move (issue: balancers, ≤ 20 ms)
 
-def _find_rate_slider(explorer):
-    """The explorer's arrival-rate slider: ``explorer.controls['rate']`` if it has one, else
-    the first slider in its widget tree whose description mentions a rate."""
-    controls = getattr(explorer, "controls", None)
-    if isinstance(controls, dict) and "rate" in controls:
-        return controls["rate"]
-    stack = [explorer]
-    while stack:
-        w = stack.pop(0)
-        if hasattr(w, "value") and hasattr(w, "min") and hasattr(w, "max"):
-            text = f"{getattr(w, 'description', '')}".lower()
-            if "rate" in text or "arriv" in text or "λ" in text or "/s" in text:
-                return w
-        stack.extend(getattr(w, "children", ()))
-    return None
+EXPLORERS = ["queue_explorer", "scaling_explorer", "balancer_explorer", "stateless_explorer",
+             "autoscaling_explorer", "load_test_explorer"]
+
+
+def _settings(control, count: int = 8) -> list:
+    """Up to ``count`` values spread over a control's range (every option of a dropdown)."""
+    import ipywidgets as W
+
+    if isinstance(control, W.Dropdown):
+        return [option[1] if isinstance(option, tuple) else option for option in control.options]
+    if isinstance(control, W.Checkbox):
+        return [not control.value]
+    values = np.linspace(control.min, control.max, count)
+    if getattr(control, "step", None):
+        values = np.unique(np.clip(np.round(values / control.step) * control.step,
+                                   control.min, control.max))
+    return [type(control.value)(v) for v in values]
 
 
 def bench_slider() -> None:
-    print("d. lesson 00 slider: widgets.queue_explorer, Python side of one rate-slider move",
-          flush=True)
-    try:
-        import scalelab.widgets as widgets
-    except ImportError as error:
-        report("d", "slider move", f"skipped: scalelab.widgets does not import ({error})",
-               "≤ 20 ms", "skipped")
-        return
-    if not hasattr(widgets, "queue_explorer"):
-        print("  skipped: no widgets.queue_explorer yet")
-        report("d", "slider move", "skipped: no widgets.queue_explorer yet", "≤ 20 ms", "skipped")
-        return
-    build, explorer = timed(widgets.queue_explorer)
-    slider = _find_rate_slider(explorer)
-    if slider is None:
-        report("d", "slider move", "skipped: no rate slider found in queue_explorer()",
-               "≤ 20 ms", "skipped")
-        return
-    # 20 distinct values over the slider's whole range, in a scattered order (each is a change).
-    values = np.linspace(slider.min, slider.max, 20)
-    step = getattr(slider, "step", None)
-    if step:
-        values = np.unique(np.clip(np.round(values / step) * step, slider.min, slider.max))
-    values = [float(v) for v in values[np.random.default_rng(0).permutation(len(values))]]
-    if values[0] == slider.value:
-        values = values[1:] + values[:1]
-    readout = getattr(explorer, "readout", None)
-    before = getattr(readout, "value", None)
-    times = []
-    for v in values:
-        t, _ = timed(lambda v=v: setattr(slider, "value", v))
-        times.append(t)
-    changed = readout is None or readout.value != before
-    note = "" if changed else "; WARNING: the readout did not change (callback deferred?)"
-    median = statistics.median(times)
-    report("d", "slider move", f"median {ms(median)}, max {ms(max(times))} over {len(times)} "
-           f"moves ({min(values):g}–{max(values):g}/s); explorer built once in {ms(build)} (first build, incl. plotly's lazy imports); "
-           f"no kernel attached{note}", "≤ 20 ms", median <= 0.020 and changed)
+    print("d. every explorer: Python side of each control move (each control over its range, "
+          "then back), no kernel attached", flush=True)
+    import scalelab.widgets as widgets
+
+    for name in EXPLORERS:
+        build, explorer = timed(getattr(widgets, name))
+        before = explorer.readout.value
+        moves, changed = [], False
+        for control in explorer.controls.values():
+            original = control.value
+            for value in [*_settings(control), original]:
+                if value == control.value:
+                    continue
+                moves.append(timed(lambda c=control, v=value: setattr(c, "value", v))[0])
+                changed = changed or explorer.readout.value != before
+        p90 = float(np.percentile(moves, 90))
+        report(f"d-{name.split('_')[0]}", f"{name}, a control move",
+               f"median {ms(statistics.median(moves))}, p90 {ms(p90)}, max {ms(max(moves))} "
+               f"over {len(moves)} moves; built in {ms(build)}"
+               + ("" if changed else "; WARNING: the readout never changed"),
+               "every move ≤ 20 ms", max(moves) <= 0.020 and changed)
 
 
 # ---------------------------------------------------------------------------------------------

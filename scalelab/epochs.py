@@ -108,6 +108,7 @@ def _starts(arrival: np.ndarray, end: np.ndarray, where: np.ndarray,
 
 def _follow(loop, kernel) -> None:
     """Make the kernel's slots the instances the loop now sends traffic to."""
+    kernel.instances = len(loop.specs)
     serving = [j for j, healthy in enumerate(loop.state.healthy) if healthy]
     if serving == kernel.ids:
         return

@@ -20,7 +20,13 @@ from collections import deque
 
 import numpy as np
 
-from .balancers import JoinShortestQueue, LeastConnections, PowerOfTwoChoices, _Draws
+from .balancers import (
+    JoinShortestQueue,
+    LeastConnections,
+    PowerOfTwoChoices,
+    RoundRobin,
+    _Draws,
+)
 
 SMALL = 64  # up to this many instances, a scan of the in-flight counts beats any index
 
@@ -32,6 +38,8 @@ def kernel_for(balancer, specs, n_requests: int, max_slots: int | None = None):
     if any(spec.slots != 1 for spec in specs):
         return None
     speeds = [spec.speed for spec in specs]
+    if type(balancer) is RoundRobin:
+        return _RoundRobin(speeds, balancer._next)
     if type(balancer) is PowerOfTwoChoices:
         if not hasattr(balancer, "_draws"):
             balancer.reset()
@@ -50,6 +58,7 @@ class _Kernel:
     def __init__(self, speeds: list[float]):
         self.ids = list(range(len(speeds)))
         self.speeds = list(speeds)
+        self.instances = len(speeds)  # all the policy sees, booting and retired ones too
 
     def route(self, times: list[float], work: np.ndarray) -> tuple[list[float], list[int]]:
         """Send requests arriving at ``times`` (ascending, after every earlier call's) with
@@ -78,6 +87,42 @@ class _Kernel:
 
     def _delete(self, slot: int) -> None:
         raise NotImplementedError
+
+
+class _RoundRobin(_Kernel):
+    """Each instance taking traffic in turn, from the first at or after the policy's
+    ``_next`` (wrapping round), as ``RoundRobin.pick`` skips the ones that take none."""
+
+    def __init__(self, speeds: list[float], next_instance: int):
+        super().__init__(speeds)
+        self.next = next_instance
+        self.last = [-math.inf] * len(speeds)
+
+    def route(self, times, work):
+        if not times:
+            return [], []
+        m = len(self.ids)
+        first = bisect_left(self.ids, self.next) % m
+        where = ((first + np.arange(len(times))) % m).tolist()
+        last, speeds = self.last, self.speeds
+        end = []
+        end_append = end.append
+        for t, w, j in zip(times, work.tolist(), where):
+            b = last[j]
+            finish = (t if t > b else b) + w / speeds[j]
+            last[j] = finish
+            end_append(finish)
+        self.next = (self.ids[where[-1]] + 1) % self.instances
+        return end, where
+
+    def last_end(self, slot):
+        return self.last[slot]
+
+    def _insert(self, slot):
+        self.last.insert(slot, -math.inf)
+
+    def _delete(self, slot):
+        del self.last[slot]
 
 
 class _PowerOfTwo(_Kernel):

@@ -11,7 +11,7 @@ import scalelab as sl
 from scalelab import epochs, kernels
 
 POLICIES = [sl.balancers.PowerOfTwoChoices, sl.balancers.JoinShortestQueue,
-            sl.balancers.LeastConnections]
+            sl.balancers.LeastConnections, sl.balancers.RoundRobin]
 
 
 def through_pick(policy):
@@ -111,16 +111,26 @@ class WatchedThreshold(Watching, sl.autoscalers.Threshold):
     pass
 
 
-@pytest.mark.parametrize("policy", POLICIES)
-def test_chunk_boundaries_change_nothing(policy, monkeypatch):
+# Plain round-robin runs as a numpy scan, not through a kernel.
+CHUNKED = [(policy, False) for policy in POLICIES if policy is not sl.balancers.RoundRobin] + \
+    [(policy, True) for policy in POLICIES]
+
+
+@pytest.mark.parametrize("policy, scaled", CHUNKED)
+def test_chunk_boundaries_change_nothing(policy, scaled, monkeypatch):
     """Routing in chunks (here of 37 arrivals) carries every queue across the boundary."""
     workload = sl.workloads.poisson(rate=9, duration=400, seed=3)
     instances = [sl.Instance(speed=s) for s in (1.0, 0.7, 1.3, 1.0)]
-    slow = sl.simulate(workload, instances=instances, service_time=0.4,
-                       balancer=through_pick(policy)(), seed=3).requests
+    steady = dict(autoscaler=sl.autoscalers.HPA(), min_instances=4, max_instances=4) \
+        if scaled else {}
+
+    def run(balancer):
+        return sl.simulate(workload, instances=instances, service_time=0.4, balancer=balancer,
+                           seed=3, **steady).requests
+
+    slow = run(through_pick(policy)())
     monkeypatch.setattr(epochs, "CHUNK", 37)
-    fast = sl.simulate(workload, instances=instances, service_time=0.4, balancer=policy(),
-                       seed=3).requests
+    fast = run(policy())
     assert np.array_equal(fast["instance"], slow["instance"])
     assert np.array_equal(fast["start"], slow["start"])
     assert np.array_equal(fast["end"], slow["end"])

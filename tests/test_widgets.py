@@ -31,6 +31,14 @@ def test_queue_explorer_service_time_rescales_the_hockey_stick():
     assert np.allclose(theory_curve, 20 / (1 - load))
 
 
+def test_hockey_stick_points_sit_on_the_mm1_curve_at_any_service_time():
+    for service_time in (0.02, 0.065):
+        stick = scenarios.hockey_stick(service_time, seed=3)
+        calm = stick["loads"] <= 0.7
+        expected = service_time / (1 - stick["loads"][calm])  # M/M/1 mean response
+        assert np.allclose(stick["mean"][calm], expected, rtol=0.10)
+
+
 def test_queue_explorer_traces_stay_small_enough_to_redraw_fast():
     explorer = sl.widgets.queue_explorer()
     assert max(len(trace.x) for trace in explorer.figure.data) <= 5000
