@@ -50,10 +50,13 @@ class _Progress:
         self.routed = 0                               # arrivals routed so far
         self.told = 0                                 # arrivals the loop has been told about
         self.unanswered = np.empty(0, dtype=np.intp)  # told, not answered by the last event
+        self.speeds = np.empty(0)                     # every instance's, by index
 
     def route(self, loop, kernel, upto: int) -> None:
         """Route the arrivals before index ``upto``."""
-        speeds = np.array([spec.speed for spec in loop.specs])
+        if len(self.speeds) != len(loop.specs):  # instances only ever join the list
+            self.speeds = np.array([spec.speed for spec in loop.specs])
+        speeds = self.speeds
         while self.routed < upto:
             lo, hi = self.routed, min(upto, self.routed + CHUNK)
             ids = np.array(kernel.ids, dtype=np.int32)
@@ -62,7 +65,9 @@ class _Progress:
             arrivals, work = self.arrivals[lo:hi], self.work[lo:hi]
             end, slots = kernel.route(arrivals.tolist(), work)
             end = np.fromiter(end, dtype=float, count=hi - lo)
-            where = ids[np.fromiter(slots, dtype=np.intp, count=hi - lo)]
+            where = np.fromiter(slots, dtype=np.int32, count=hi - lo)
+            if kernel.ids != list(range(len(ids))):
+                where = ids[where]
             records = self.records[lo:hi]
             records["end"], records["instance"] = end, where
             records["service"] = work / speeds[where]
@@ -78,7 +83,8 @@ class _Progress:
         answered = end[pool] <= now
         done, self.unanswered = pool[answered], pool[~answered]
         done = done[np.lexsort((done, end[done]))]
-        loop.recent_latencies.extend((end[done] - self.arrivals[done]).tolist())
+        latencies = end[done] - self.arrivals[done]
+        loop.recent_latencies = np.concatenate([loop.recent_latencies, latencies])
         service = self.records["service"][done]
         running = np.cumsum(np.concatenate([[loop.busy_done], service]))
         loop.busy_done = float(running[-1])  # summed one by one, as the loop sums
