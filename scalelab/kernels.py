@@ -1,5 +1,6 @@
-"""Fast paths for the built-in least-loaded policies: nothing but routing and single-slot FIFO
-queues, and instances that only come and go by autoscaling.
+"""Fast paths for the built-in round-robin and least-loaded policies: nothing but routing and
+single-slot FIFO queues, and instances that only come and go by autoscaling. (Without an
+autoscaler, round-robin runs faster still as a numpy scan, in ``sim``.)
 
 Each kernel makes exactly the picks the policy's own ``pick`` would make — same tie-breaks,
 same random draws — without the per-request objects and hooks the general loop needs, so a

@@ -2,9 +2,14 @@
 instance serves its queue first-come first-served.
 
 Times are in seconds. Because service is FIFO, a request's finish time is known the moment it
-starts, so no event heap of requests is needed: policies that ignore the cluster's state
-(round-robin, random) run as a numpy scan per instance (the Lindley recursion); everything
-else runs in ``engine.Loop``, one pass over the arrivals.
+starts, so no event heap of requests is needed:
+
+- policies that ignore the cluster's state (round-robin, random) run as a numpy scan per
+  instance (the Lindley recursion);
+- the built-in least-loaded policies (and round-robin under an autoscaler) run through a
+  kernel (``kernels``), epoch by epoch between the autoscaler's events (``epochs``);
+- everything else (a learner's policy, failures, health checks, sessions, bounded queues,
+  several slots) runs in ``engine.Loop``, one pass over the arrivals.
 
 >>> import scalelab as sl
 >>> wl = sl.workloads.poisson(rate=80, duration=60, seed=1)
