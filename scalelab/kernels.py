@@ -143,7 +143,7 @@ class _PowerOfTwo(_Kernel):
         first, second = pairs.tolist()
         speeds = np.array(self.speeds)
         if speeds.min() == speeds.max():  # either candidate: the same seconds
-            seconds_a = seconds_b = (np.asarray(work) / speeds[0]).tolist()
+            seconds_a = seconds_b = (work if speeds[0] == 1 else work / speeds[0]).tolist()
         else:
             seconds_a = (work / speeds[pairs[0]]).tolist()
             seconds_b = (work / speeds[pairs[1]]).tolist()
@@ -186,17 +186,13 @@ class _PowerOfTwo(_Kernel):
 
 def _draws(source: _Draws, count: int) -> np.ndarray:
     """The next ``count`` raw draws of a policy's :class:`_Draws`, consumed as ``below`` would
-    consume them (blocks of the same size from the same generator)."""
-    taken = source.values[source.next:]
-    blocks = [np.array(taken, dtype=np.uint64)]
-    have = len(taken)
-    while have < count:
-        block = source.rng.integers(0, 1 << 32, source._BLOCK, dtype=np.uint64)
-        blocks.append(block)
-        have += len(block)
-    values = np.concatenate(blocks)
-    rest = values[count:]
-    source.values, source.next = rest.tolist(), 0
+    consume them: whole blocks from the same generator (one call for k blocks gives the
+    numbers of k calls)."""
+    taken = np.array(source.values[source.next:], dtype=np.uint64)
+    blocks = max(0, -(-(count - len(taken)) // source._BLOCK))
+    fresh = source.rng.integers(0, 1 << 32, blocks * source._BLOCK, dtype=np.uint64)
+    values = np.concatenate([taken, fresh])
+    source.values, source.next = values[count:].tolist(), 0
     return values[:count]
 
 
