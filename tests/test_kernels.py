@@ -135,3 +135,15 @@ def test_chunk_boundaries_change_nothing(policy, scaled, monkeypatch):
     assert np.array_equal(fast["start"], slow["start"])
     assert np.array_equal(fast["end"], slow["end"])
     assert np.array_equal(fast["service"], slow["service"])
+
+
+def test_autoscaled_runs_take_the_kernel_only_for_exact_built_ins(monkeypatch):
+    routed = []
+    original = epochs.run
+    monkeypatch.setattr(epochs, "run", lambda *args: routed.append(1) or original(*args))
+    day = sl.workloads.diurnal(mean_rate=4, amplitude=0.8, period=600, duration=600, seed=1)
+    for balancer in (sl.balancers.LeastConnections(), sl.balancers.RoundRobin(),
+                     through_pick(sl.balancers.LeastConnections)()):
+        sl.simulate(day, instances=2, service_time=0.5, balancer=balancer,
+                    autoscaler=sl.autoscalers.HPA(), min_instances=1, max_instances=8, seed=1)
+    assert len(routed) == 2
