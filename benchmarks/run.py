@@ -36,6 +36,7 @@ import simpy  # noqa: E402
 import simpy_model  # noqa: E402
 
 import scalelab as sl  # noqa: E402
+from scalelab import kernels  # noqa: E402
 
 RATE, INSTANCES, SERVICE = 8.0, 10, 1.0
 Z = 3.0  # "agrees within sampling error": |difference| ≤ Z standard errors
@@ -192,10 +193,11 @@ def scalelab_run(case: Case, requests: int, seed: int):
     return t1 - t0, t2 - t1, mean
 
 
-def scalelab_runs(cases: str, index: int, requests: int, reps: int = 5) -> list:
+def scalelab_runs(cases: str, index: int, requests: int, reps: int = 5) -> dict:
     """``scalelab_run`` of ``{cases}[index]`` for seeds 1..reps, after one untimed run, in a
-    fresh interpreter (so no earlier benchmark's leftovers slow it or SimPy down)."""
-    return run_child("case", f"{cases}:{index}", requests, reps)["runs"]
+    fresh interpreter (so no earlier benchmark's leftovers slow it or SimPy down): ``runs``,
+    and ``routing``, the seconds of the kernel's routing loop alone (empty without one)."""
+    return run_child("case", f"{cases}:{index}", requests, reps)
 
 
 _SIMPY: dict = {}
@@ -227,6 +229,25 @@ def _timed_runs(kind: str, name: str, requests: int, reps: int) -> list:
     return [one(seed) for seed in range(1, reps + 1)]
 
 
+def _routing_times(name: str, requests: int, reps: int) -> list:
+    """In the child: the kernel's ``route`` alone on a whole run (no workload, no records),
+    seeds 1..reps after one untimed run; empty when the policy has no kernel."""
+    cases, index = name.split(":")
+    case = {"lindley": LINDLEY_CASES, "loop": LOOP_CASES}[cases][int(index)]
+    seconds = []
+    for seed in range(reps + 1):
+        workload = sl.workloads.poisson(rate=RATE, duration=requests / RATE, seed=seed)
+        balancer = case.balancer()
+        balancer.reset()
+        kernel = kernels.kernel_for(balancer, [sl.Instance()] * INSTANCES, len(workload))
+        if kernel is None or cases == "lindley":
+            return []
+        work = np.random.default_rng(seed).exponential(SERVICE, len(workload))
+        arrivals = workload.arrivals.tolist()
+        seconds.append(timed(lambda k=kernel, a=arrivals, w=work: k.route(a, w))[0])
+    return seconds[1:]
+
+
 def agreement(sl_means, simpy_means, theory):
     """Pooled per-run sd of both implementations' seeds; each mean within Z standard errors
     of the theory value (or, without theory, of each other)."""
@@ -253,10 +274,10 @@ def describe_means(sl_means, simpy_means, sd, theory, model):
 # a. numpy engine vs SimPy
 
 def bench_lindley(requests: int) -> None:
-    print(f"a. {requests:,} requests, N={INSTANCES}, ρ=0.8: scalelab (median of 5) vs SimPy "
+    print(f"a. {requests:,} requests, N={INSTANCES}, ρ=0.8: scalelab (median of 9) vs SimPy "
           "(median of 3), each after one untimed run", flush=True)
     for k, case in enumerate(LINDLEY_CASES, 1):
-        runs = scalelab_runs("lindley", k - 1, requests)
+        runs = scalelab_runs("lindley", k - 1, requests, reps=9)["runs"]
         engine = statistics.median(r[0] for r in runs)
         summary = statistics.median(r[1] for r in runs)
         sl_means = [r[2] for r in runs]
@@ -290,6 +311,7 @@ def child(kind: str, balancer: str, requests: int, reps: int) -> None:
     out = {"baseline": baseline}
     if kind in ("case", "simpy"):
         out["runs"] = _timed_runs(kind, balancer, requests, reps)
+        out["routing"] = _routing_times(balancer, requests, reps) if kind == "case" else []
     elif kind in ("day", "hour"):
         out.update((_day_run if kind == "day" else _hour_run)(int(balancer)))
     elif kind == "memory":
@@ -356,7 +378,8 @@ def bench_loop(requests: int) -> None:
           "5) vs SimPy (median of 3), each after one untimed run", flush=True)
     small = 20_000  # the slider-sized run, in --quick too
     for k, case in enumerate(LOOP_CASES, 1):
-        runs = scalelab_runs("loop", k - 1, requests)
+        measured = scalelab_runs("loop", k - 1, requests)
+        runs = measured["runs"]
         engine = statistics.median(r[0] for r in runs)
         sl_means = [r[2] for r in runs]
         simpy_times, simpy_means = simpy_runs(case.simpy_policy, requests)
@@ -366,6 +389,12 @@ def bench_loop(requests: int) -> None:
                f"scalelab {engine / requests * 1e6:.2f} µs/request ({ms(engine)}), SimPy "
                f"{simpy_t / requests * 1e6:.2f} µs/request ({ms(simpy_t)}) → {ratio:.1f}×",
                *_ratio_goal(case, ratio))
+        if measured["routing"]:
+            routing = statistics.median(measured["routing"])
+            report(f"c{k}r", f"{case.label}, the kernel's routing loop alone",
+                   f"{routing / requests * 1e6:.2f} µs/request ({ms(routing)}) → "
+                   f"{simpy_t / routing:.1f}× SimPy's whole run; the rest of c{k} is the "
+                   "workload, the records and their conversions", "info", "info")
         theory, model = case.theory() if case.theory else (None, None)
         ok, sd = agreement(sl_means, simpy_means, theory)
         report(f"c{k}T", f"{case.label}, mean response",
