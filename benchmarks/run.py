@@ -239,7 +239,7 @@ def _routing_times(name: str, requests: int, reps: int) -> list:
         workload = sl.workloads.poisson(rate=RATE, duration=requests / RATE, seed=seed)
         balancer = case.balancer()
         balancer.reset()
-        kernel = kernels.kernel_for(balancer, [sl.Instance()] * INSTANCES, len(workload))
+        kernel = kernels.kernel_for(balancer, [sl.Instance()] * INSTANCES)
         if kernel is None or cases == "lindley":
             return []
         work = np.random.default_rng(seed).exponential(SERVICE, len(workload))
@@ -375,10 +375,10 @@ def bench_big(requests: int) -> None:
 
 def bench_loop(requests: int) -> None:
     print(f"c. state-dependent policies, {requests:,} requests, N={INSTANCES}: scalelab (median of "
-          "5) vs SimPy (median of 3), each after one untimed run", flush=True)
+          "9) vs SimPy (median of 3), each after one untimed run", flush=True)
     small = 20_000  # the slider-sized run, in --quick too
     for k, case in enumerate(LOOP_CASES, 1):
-        measured = scalelab_runs("loop", k - 1, requests)
+        measured = scalelab_runs("loop", k - 1, requests, reps=9)
         runs = measured["runs"]
         engine = statistics.median(r[0] for r in runs)
         sl_means = [r[2] for r in runs]

@@ -32,7 +32,7 @@ from .balancers import (
 SMALL = 64  # up to this many instances, a scan of the in-flight counts beats any index
 
 
-def kernel_for(balancer, specs, n_requests: int, max_slots: int | None = None):
+def kernel_for(balancer, specs, max_slots: int | None = None):
     """A kernel that replaces ``balancer.pick`` on these instances, or None. ``max_slots``
     bounds how many instances take traffic at once (an autoscaler's maximum)."""
     most = max(len(specs), max_slots or 0)
@@ -49,7 +49,7 @@ def kernel_for(balancer, specs, n_requests: int, max_slots: int | None = None):
         return _ShortestQueue(speeds)
     if type(balancer) is LeastConnections and most <= SMALL \
             and len({spec.weight for spec in specs}) == 1:
-        return _LeastConnections(speeds, n_requests, most)
+        return _LeastConnections(speeds)
     return None
 
 
@@ -60,6 +60,7 @@ class _Kernel:
         self.ids = list(range(len(speeds)))
         self.speeds = list(speeds)
         self.instances = len(speeds)  # all the policy sees, booting and retired ones too
+        self.left: set[int] = set()
 
     def route(self, times: list[float], work: np.ndarray) -> tuple[list[float], list[int]]:
         """Send requests arriving at ``times`` (ascending, after every earlier call's) with
@@ -71,19 +72,24 @@ class _Kernel:
         raise NotImplementedError
 
     def add(self, instance: int, speed: float) -> None:
-        """``instance`` starts taking traffic, idle."""
-        slot = bisect_left(self.ids, instance)
-        self.ids.insert(slot, instance)
-        self.speeds.insert(slot, speed)
-        self._insert(slot)
+        """A new instance (one added to the cluster after every slot's) starts taking
+        traffic, idle. An instance that left cannot come back: the kernel has dropped its
+        queue and its policy state."""
+        if self.ids and instance <= self.ids[-1] or instance in self.left:
+            raise ValueError(f"instance {instance} cannot join: only a new instance, "
+                             f"numbered after {self.ids[-1] if self.ids else -1}, can")
+        self.ids.append(instance)
+        self.speeds.append(speed)
+        self._append()
 
     def remove(self, instance: int) -> None:
         """``instance`` takes no more traffic (its requests still finish)."""
         slot = self.ids.index(instance)
         del self.ids[slot], self.speeds[slot]
+        self.left.add(instance)
         self._delete(slot)
 
-    def _insert(self, slot: int) -> None:
+    def _append(self) -> None:
         raise NotImplementedError
 
     def _delete(self, slot: int) -> None:
@@ -119,8 +125,8 @@ class _RoundRobin(_Kernel):
     def last_end(self, slot):
         return self.last[slot]
 
-    def _insert(self, slot):
-        self.last.insert(slot, -math.inf)
+    def _append(self):
+        self.last.append(-math.inf)
 
     def _delete(self, slot):
         del self.last[slot]
@@ -177,8 +183,8 @@ class _PowerOfTwo(_Kernel):
         queue = self.pending[slot]
         return queue[-1] if queue else -math.inf
 
-    def _insert(self, slot):
-        self.pending.insert(slot, deque())
+    def _append(self):
+        self.pending.append(deque())
 
     def _delete(self, slot):
         del self.pending[slot]
@@ -211,20 +217,14 @@ class _Counting(_Kernel):
     def last_end(self, slot):
         return self.last[slot]
 
-    def _insert(self, slot):
-        self.counts.insert(slot, 0)
-        self.last.insert(slot, -math.inf)
-        self._renumber(lambda k: k + (k >= slot))
+    def _append(self):
+        self.counts.append(0)
+        self.last.append(-math.inf)
 
     def _delete(self, slot):
         del self.counts[slot], self.last[slot]
-        self.finishing = [(end, k) for end, k in self.finishing if k != slot]
-        self._renumber(lambda k: k - (k > slot))
-
-    def _renumber(self, new_slot) -> None:
-        self.finishing = [(end, new_slot(k)) for end, k in self.finishing if k >= 0]
-        self.finishing.append(_NEVER)
-        heapq.heapify(self.finishing)
+        self.finishing = [(end, k - (k > slot)) for end, k in self.finishing if k != slot]
+        heapq.heapify(self.finishing)  # the sentinel (slot −1) stays
 
 
 class _ShortestQueue(_Counting):
@@ -255,26 +255,31 @@ class _LeastConnections(_Counting):
     each tied instance's ``current_weight`` gains 1, the highest — the earliest on ties —
     wins and loses as many as were tied).
 
-    One list scan finds the winner. Slot k's key is ``current[k] − offset[c] − BIG·c`` for
-    its in-flight count c: the largest key has the fewest in flight, then the highest
-    ``current_weight``, then the lowest index. A tie at count c adds 1 to every tied
-    instance's ``current_weight``, which is ``offset[c] += 1``. A slot going from count c to
-    c − 1 gains ``step[c] = offset[c] − offset[c − 1] + BIG``, and from c to c + 1 loses
-    ``step[c + 1]``; only the steps are kept (``step[0]`` holds ``offset[0]``). BIG exceeds
-    any spread of ``current − offset``."""
+    Within ``route`` one ``max`` over a list of keys finds the winner. Slot k's key is
+    ``64·(current[k] − offset[c] − BIG·c) + (63 − k)`` for its in-flight count c: the largest
+    key has the fewest in flight, then the highest ``current_weight``, then the lowest index,
+    which its low 6 bits give back (at most ``SMALL`` = 64 slots). A tie at count c adds 1 to
+    every tied instance's ``current_weight``, which is ``offset[c] += 1``. A slot going from
+    count c to c − 1 gains ``step[c] = 64·(offset[c] − offset[c − 1] + BIG)``, and from c to
+    c + 1 loses ``step[c + 1]``; only the steps are kept (``step[0]`` holds
+    ``64·offset[0]``). The offsets start at 0 in every call, so BIG need only exceed what one
+    call's ties can spread ``current − offset`` by, and the keys stay small integers."""
 
-    def __init__(self, speeds: list[float], n_requests: int, max_slots: int):
+    def __init__(self, speeds: list[float]):
         super().__init__(speeds)
-        self.big = 4 * (n_requests + max_slots + 1)
-        self.key = [0] * len(speeds)
-        self.step = [0]
+        self.current = [0] * len(speeds)  # NGINX's current_weight, between calls
 
     def route(self, times, work):
         counts, last, speeds, finishing = self.counts, self.last, self.speeds, self.finishing
-        key, step = self.key, self.step
-        highest = (sum(counts) + len(times)) // max(1, len(counts)) + 2  # bounds the fewest
-        step.extend([self.big] * (highest + 1 - len(step)))
-        pop, push, index, count = heapq.heappop, heapq.heappush, key.index, counts.count
+        big = 4 * (len(times) + len(counts) + 1)
+        key = [64 * (weight - big * c) + 63 - k
+               for k, (weight, c) in enumerate(zip(self.current, counts))]
+        # Counts reached: what a slot has now, or the fewest at a pick plus one, which is at
+        # most the mean count once every request so far is in flight.
+        highest = max(max(counts, default=0),
+                      (sum(counts) + len(times)) // max(1, len(counts))) + 2
+        step = [0] + [64 * big] * highest
+        pop, push, count = heapq.heappop, heapq.heappush, counts.count
         end, where = [], []
         end_append, where_append = end.append, where.append
         for t, w in zip(times, work.tolist()):
@@ -283,14 +288,14 @@ class _LeastConnections(_Counting):
                 c = counts[k]
                 counts[k] = c - 1
                 key[k] += step[c]
-            j = index(max(key))
+            j = 63 - (max(key) & 63)
             c = counts[j]
             tied = count(c)
             if tied > 1:
-                step[c] += 1
-                up = step[c + 1] - 1
+                step[c] += 64
+                up = step[c + 1] - 64
                 step[c + 1] = up
-                key[j] -= up + tied
+                key[j] -= up + (tied << 6)
             else:
                 key[j] -= step[c + 1]
             counts[j] = c + 1
@@ -300,12 +305,16 @@ class _LeastConnections(_Counting):
             push(finishing, (finish, j))
             end_append(finish)
             where_append(j)
+        offset = [step[0] // 64]
+        for c in range(1, max(counts, default=0) + 1):
+            offset.append(offset[-1] + step[c] // 64 - big)
+        self.current = [(k >> 6) + big * c + offset[c] for k, c in zip(key, counts)]
         return end, where
 
-    def _insert(self, slot):
-        super()._insert(slot)
-        self.key.insert(slot, -self.step[0])  # idle, current_weight 0
+    def _append(self):
+        super()._append()
+        self.current.append(0)  # idle, current_weight 0
 
     def _delete(self, slot):
         super()._delete(slot)
-        del self.key[slot]
+        del self.current[slot]

@@ -183,7 +183,7 @@ class _Cluster:
             return self._result(records, self.specs, workload.duration, None, [])
         kernel = None
         if plain and self.health_check is None and workload.user is None:
-            kernel = kernel_for(self.balancer, self.specs, len(workload),
+            kernel = kernel_for(self.balancer, self.specs,
                                 self.scaling.max_instances if self.scaling else None)
         if kernel is not None:  # the kernel between timed events, the loop at them
             loop = self._loop(Workload(np.empty(0), workload.duration), np.empty(0))

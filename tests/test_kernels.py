@@ -4,7 +4,7 @@ built-in one, which the kernels never take)."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import scalelab as sl
@@ -39,13 +39,13 @@ def test_kernels_equal_the_general_loop(policy, n, load, speeds, seed):
 
 def test_kernels_are_used_only_where_they_are_exact():
     specs = [sl.Instance()] * 4
-    assert kernels.kernel_for(sl.balancers.PowerOfTwoChoices(), specs, 100) is not None
-    assert kernels.kernel_for(through_pick(sl.balancers.PowerOfTwoChoices)(), specs, 100) is None
-    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), [sl.Instance(slots=2)], 100) is None
+    assert kernels.kernel_for(sl.balancers.PowerOfTwoChoices(), specs) is not None
+    assert kernels.kernel_for(through_pick(sl.balancers.PowerOfTwoChoices)(), specs) is None
+    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), [sl.Instance(slots=2)]) is None
     weighted = [sl.Instance(weight=1), sl.Instance(weight=2)]
-    assert kernels.kernel_for(sl.balancers.LeastConnections(), weighted, 100) is None
+    assert kernels.kernel_for(sl.balancers.LeastConnections(), weighted) is None
     many = [sl.Instance()] * (kernels.SMALL + 1)
-    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), many, 100) is None
+    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), many) is None
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -61,6 +61,9 @@ def test_same_seed_same_picks_through_the_kernel(policy):
 @given(policy=st.sampled_from(POLICIES), start=st.integers(1, 4), boot=st.sampled_from([0, 5, 30]),
        speed=st.sampled_from([0.5, 1.0, 2.0, 0.7, 1.3]), seed=st.integers(0, 2**16),
        scaler=st.sampled_from(["hpa", "threshold"]))
+# A new, idle instance joining one with a long queue: the counts reach past the mean.
+@example(policy=sl.balancers.LeastConnections, start=1, boot=0, speed=0.5, seed=1,
+         scaler="threshold")
 def test_autoscaled_runs_through_a_kernel_equal_the_general_loop(policy, start, boot, speed,
                                                                  seed, scaler):
     """Epoch by epoch (kernel between control steps) gives the general loop's run: the same
@@ -147,3 +150,46 @@ def test_autoscaled_runs_take_the_kernel_only_for_exact_built_ins(monkeypatch):
         sl.simulate(day, instances=2, service_time=0.5, balancer=balancer,
                     autoscaler=sl.autoscalers.HPA(), min_instances=1, max_instances=8, seed=1)
     assert len(routed) == 2
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_instances_leaving_and_joining_anywhere_keep_the_policys_picks(policy):
+    """The oracle is the policy's own pick() on a view whose health flags follow the
+    kernel's slots, with in-flight counts kept from the ends the kernel computed. Instances
+    leave from the middle (autoscaling drains the newest) and new ones join."""
+    speeds = [1.0, 0.7, 1.3, 1.0, 0.5]
+    kernel_policy, oracle = policy(seed=5) if policy is sl.balancers.PowerOfTwoChoices \
+        else policy(), policy(seed=5) if policy is sl.balancers.PowerOfTwoChoices else policy()
+    for balancer in (kernel_policy, oracle):
+        balancer.reset()
+    state = sl.balancers.ClusterState(speeds, [1.0] * len(speeds))
+    view = sl.balancers.InstancesView(state)
+    kernel = kernels.kernel_for(kernel_policy, [sl.Instance(speed=s) for s in speeds])
+    rng = np.random.default_rng(7)
+    t, ending = 0.0, []
+    for step in range(12):
+        if step % 3 == 1:  # one in service leaves, from the middle when it can
+            serving = kernel.ids
+            leaving = serving[len(serving) // 2]
+            kernel.remove(leaving)
+            state.healthy[leaving] = False
+        elif step % 3 == 2 and step < 9:  # a new instance joins
+            joining = state.add(0.8, 1.0)
+            kernel.add(joining, state.speed[joining])
+        kernel.instances = len(state.speed)
+        times = (t + np.cumsum(rng.exponential(0.3, 40))).tolist()
+        work = rng.exponential(1.0, 40)
+        ends, slots = kernel.route(times, work)
+        ids = [kernel.ids[slot] for slot in slots]
+        for i, arrival in enumerate(times):
+            for end, j in sorted(ending):
+                if end <= arrival:
+                    state.inflight[j] -= 1
+            ending = [(end, j) for end, j in ending if end > arrival]
+            chosen = oracle.pick(view, sl.balancers.Request(i, arrival)).index
+            assert chosen == ids[i], f"step {step}, request {i}"
+            state.inflight[chosen] += 1
+            ending.append((ends[i], chosen))
+        t = times[-1]
+    with pytest.raises(ValueError, match="only a new instance"):
+        kernel.add(leaving, 1.0)  # its queue and policy state are gone
