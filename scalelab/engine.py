@@ -109,7 +109,8 @@ class Loop:
         inflight, latency_of = self.state.inflight, self.state.latency
         slot_free, work = self.slot_free, self.work
         speed = [spec.speed for spec in self.specs]
-        start_of, end_of, service_of, instance_of = self.start, self.end, self.service, self.instance
+        start_of, end_of = self.start, self.end
+        service_of, instance_of = self.service, self.instance
         departures, requests = self.departures, self.requests
         n_instances = len(self.specs)
         pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
