@@ -38,8 +38,7 @@ class Status(IntEnum):
 
 def empty_records(count: int) -> np.ndarray:
     """``count`` requests' records, all OK so far, with no user."""
-    records = np.zeros(count, dtype=REQUEST_FIELDS)
-    records["status"] = Status.OK
+    records = np.zeros(count, dtype=REQUEST_FIELDS)  # status 0 is Status.OK
     records["user"] = -1
     return records
 

@@ -168,7 +168,8 @@ def _poisson_times(rate: float, duration: float, rng: np.random.Generator) -> np
     """Homogeneous Poisson arrivals by cumulating exponential gaps (O(n), no sort)."""
     expected = rate * duration
     chunk = int(expected + 6 * np.sqrt(expected) + 16)
-    times = np.cumsum(rng.exponential(1.0 / rate, chunk))
+    times = rng.exponential(1.0 / rate, chunk)
+    np.cumsum(times, out=times)
     while times[-1] < duration:
         more = np.cumsum(rng.exponential(1.0 / rate, chunk)) + times[-1]
         times = np.concatenate([times, more])
