@@ -39,6 +39,17 @@ def test_hockey_stick_points_sit_on_the_mm1_curve_at_any_service_time():
         assert np.allclose(stick["mean"][calm], expected, rtol=0.10)
 
 
+@pytest.mark.parametrize("bad, message", [
+    ({"loads": [0.5, 0]}, r"loads\[1\] must be > 0, got 0"),
+    ({"loads": [0.5, "x"]}, r"loads\[1\] must be a number, got 'x'"),
+    ({"requests": 0}, "requests must be ≥ 1, got 0"),
+    ({"requests": 2.5}, "requests must be an integer"),
+])
+def test_hockey_stick_rejects_bad_loads_and_request_counts(bad, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        scenarios.hockey_stick(0.04, **bad)
+
+
 def test_queue_explorer_traces_stay_small_enough_to_redraw_fast():
     explorer = sl.widgets.queue_explorer()
     assert max(len(trace.x) for trace in explorer.figure.data) <= 5000

@@ -60,8 +60,9 @@ def hockey_stick(service_time: float, loads=HOCKEY_LOADS, requests: int = 20_000
     at 40 ms is the run at 1 s with the clock slowed 25×), so the simulation runs once with a
     1 s service time and is scaled: moving the service time costs no new run."""
     service_time = _validate.positive("service_time", service_time)
-    loads = np.asarray(loads, dtype=float)
-    mean, p95 = _unit_hockey_stick(tuple(loads.tolist()), requests, seed)
+    loads = np.array([_validate.positive(f"loads[{k}]", load) for k, load in enumerate(loads)])
+    requests = _validate.integer("requests", requests, minimum=1)
+    mean, p95 = _unit_hockey_stick(tuple(loads.tolist()), requests, _validate.seed(seed))
     mean, p95 = mean * service_time, p95 * service_time
     curve = np.linspace(0.0, 0.985, 200)
     queue = theory.mm1(curve / service_time, service_time)
