@@ -96,14 +96,30 @@ class _Kernel:
         raise NotImplementedError
 
 
-class _RoundRobin(_Kernel):
+class _LastEnds(_Kernel):
+    """Keeps when each slot's last request ends."""
+
+    def __init__(self, speeds: list[float]):
+        super().__init__(speeds)
+        self.last = [-math.inf] * len(speeds)
+
+    def last_end(self, slot):
+        return self.last[slot]
+
+    def _append(self):
+        self.last.append(-math.inf)
+
+    def _delete(self, slot):
+        del self.last[slot]
+
+
+class _RoundRobin(_LastEnds):
     """Each instance taking traffic in turn, from the first at or after the policy's
     ``_next`` (wrapping round), as ``RoundRobin.pick`` skips the ones that take none."""
 
     def __init__(self, speeds: list[float], next_instance: int):
         super().__init__(speeds)
         self.next = next_instance
-        self.last = [-math.inf] * len(speeds)
 
     def route(self, times, work):
         if not times:
@@ -121,15 +137,6 @@ class _RoundRobin(_Kernel):
             end_append(finish)
         self.next = (self.ids[where[-1]] + 1) % self.instances
         return end, where
-
-    def last_end(self, slot):
-        return self.last[slot]
-
-    def _append(self):
-        self.last.append(-math.inf)
-
-    def _delete(self, slot):
-        del self.last[slot]
 
 
 class _PowerOfTwo(_Kernel):
@@ -205,24 +212,21 @@ def _draws(source: _Draws, count: int) -> np.ndarray:
 _NEVER = (math.inf, -1)
 
 
-class _Counting(_Kernel):
+class _Counting(_LastEnds):
     """In-flight counts kept exact by one heap of (end time, slot)."""
 
     def __init__(self, speeds: list[float]):
         super().__init__(speeds)
         self.counts = [0] * len(speeds)
-        self.last = [-math.inf] * len(speeds)
         self.finishing: list[tuple[float, int]] = [_NEVER]  # the sentinel is never due
 
-    def last_end(self, slot):
-        return self.last[slot]
-
     def _append(self):
+        super()._append()
         self.counts.append(0)
-        self.last.append(-math.inf)
 
     def _delete(self, slot):
-        del self.counts[slot], self.last[slot]
+        super()._delete(slot)
+        del self.counts[slot]
         self.finishing = [(end, k - (k > slot)) for end, k in self.finishing if k != slot]
         heapq.heapify(self.finishing)  # the sentinel (slot −1) stays
 
