@@ -201,6 +201,22 @@ def prepare(balancer, rng: np.random.Generator) -> None:
         reset()
 
 
+class StandIn:
+    """Base for an object that stands in for a policy (``self.inner``), such as a spy that
+    records its picks: the seeded generator ``prepare`` hands the stand-in is the policy's."""
+
+    @property
+    def rng(self):
+        return getattr(self.inner, "rng", None)
+
+    @rng.setter
+    def rng(self, value) -> None:
+        try:
+            self.inner.rng = value
+        except AttributeError:
+            pass
+
+
 def pick_avoiding(balancer, instances: InstancesView, request: Request, tried: list[int]):
     """``balancer.pick``, with the instances in ``tried`` shown as unhealthy: how a proxy
     resends a request to another instance than the ones that already failed it."""

@@ -26,7 +26,7 @@ import numpy as np
 from . import _validate
 from . import workloads as _workloads
 from .autoscalers import Observation as _Observation
-from .balancers import ClusterState, InstancesView, InstanceView, Request
+from .balancers import ClusterState, InstancesView, InstanceView, Request, StandIn
 from .failures import Crash, HealthCheck
 from .result import Status
 from .sim import simulate
@@ -319,24 +319,13 @@ class _Context:
                               f"(noticed after {during})")
 
 
-class _Spy:
+class _Spy(StandIn):
     """Stands in for the balancer: forwards every call, checks every answer, and stops the
     scenario (raising _Failed) at the first thing the balancer gets wrong."""
 
     def __init__(self, context: _Context):
         self.context, self.inner = context, context.balancer
         self.recent: list[tuple[Request, tuple]] = []   # requests shown in this scenario
-
-    @property
-    def rng(self):
-        return getattr(self.inner, "rng", None)
-
-    @rng.setter
-    def rng(self, value) -> None:
-        try:
-            self.inner.rng = value
-        except AttributeError:
-            pass
 
     def reset(self) -> None:
         reset = getattr(self.inner, "reset", None)

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..balancers import Balancer
+from ..balancers import Balancer, StandIn
 from .outcomes import Correct, Error, Incorrect, NotAttempted, Outcome
 from .problem import Exercise
 
@@ -272,7 +272,7 @@ class PolicyClass(Code):
         return "pick"
 
 
-class BalancerSpy(Balancer):
+class BalancerSpy(StandIn, Balancer):
     """Stands in for the learner's balancer in a scenario: every call goes through the
     runner (so a crash is theirs), and each pick is recorded with what the balancer saw:
     ``picks`` holds (request id, arrival s, chosen index or None, in-flight counts, health)."""
@@ -283,17 +283,6 @@ class BalancerSpy(Balancer):
 
     def __repr__(self) -> str:
         return f"{self.name}()"
-
-    @property
-    def rng(self):
-        return getattr(self.inner, "rng", None)
-
-    @rng.setter
-    def rng(self, value) -> None:
-        try:
-            self.inner.rng = value
-        except AttributeError:
-            pass
 
     def reset(self) -> None:
         self.picks = []
