@@ -155,10 +155,23 @@ class _Cooldown:
         self.until = observation.time + self.cooldown
 
 
+class _Alarms(_Builtin):
+    """AWS's simple and step scaling: alarms on utilization held for ``duration`` seconds,
+    and a ``cooldown`` after each action."""
+
+    duration: float
+    cooldown: float
+
+    def reset(self) -> None:
+        super().reset()
+        self._high, self._low = _Held(), _Held()
+        self._clock = _Cooldown(self.cooldown)
+
+
 # -- Threshold (AWS simple scaling) ---------------------------------------------------------------
 
 
-class Threshold(_Builtin):
+class Threshold(_Alarms):
     """The course text's rule: utilization above ``scale_out_above`` for ``duration`` seconds
     adds ``step`` instances; below ``scale_in_below`` for ``duration`` seconds removes ``step``.
 
@@ -189,11 +202,6 @@ class Threshold(_Builtin):
         self.duration = _validate.number("duration", duration, minimum=0)
         self.step = _validate.integer("step", step, minimum=1)
         self.cooldown = _validate.number("cooldown", cooldown, minimum=0)
-
-    def reset(self) -> None:
-        super().reset()
-        self._high, self._low = _Held(), _Held()
-        self._clock = _Cooldown(self.cooldown)
 
     def desired(self, observation: Observation) -> int:
         self._ready_to_run()
@@ -240,7 +248,7 @@ def round_percent_change(x: float) -> int:
 _ADJUSTMENT_TYPES = ("change", "percent", "exact")
 
 
-class StepScaling(_Builtin):
+class StepScaling(_Alarms):
     """AWS step scaling: the further utilization is past ``threshold``, the bigger the step.
 
     ``scale_out`` and ``scale_in`` are lists of ``(lower, upper, adjustment)``: bounds are
@@ -282,11 +290,6 @@ class StepScaling(_Builtin):
             "min_adjustment_magnitude", min_adjustment_magnitude, minimum=1)
         self.duration = _validate.number("duration", duration, minimum=0)
         self.cooldown = _validate.number("cooldown", cooldown, minimum=0)
-
-    def reset(self) -> None:
-        super().reset()
-        self._high, self._low = _Held(), _Held()
-        self._clock = _Cooldown(self.cooldown)
 
     def desired(self, observation: Observation) -> int:
         self._ready_to_run()
