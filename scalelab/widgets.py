@@ -370,8 +370,7 @@ def stateless_explorer(mode: str = "memory", instances: int = 4, crash: bool = F
     def update(mode, instances, crash):
         data = compute(mode, instances, crash)
         with figure.batch_update():
-            for trace, xy in zip(figure.data, plots.stateless_explorer_traces(data)):
-                trace.x, trace.y = xy["x"], xy["y"]
+            _set_traces(figure, plots.stateless_explorer_traces(data))
         readout.value = _stateless_readout(data)
 
     return Explorer(controls, figure, readout, update)
