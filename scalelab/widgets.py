@@ -17,19 +17,30 @@ from . import plots, scenarios
 
 
 class Explorer(W.VBox):
-    """A column of controls, a figure and a one-line readout, updated on every change."""
+    """Controls (in rows of four), a figure and a readout. Every change recomputes:
+    ``compute(**settings)`` gives a result, ``redraw(figure, result)`` updates the figure in
+    place (in one batch) and ``readout_of(result, settings)`` rewrites the readout's HTML;
+    ``figure_of(result)`` draws the figure once, at the start."""
 
-    def __init__(self, controls: dict, figure: go.FigureWidget, readout: W.HTML, update):
-        super().__init__([W.HBox(list(controls.values())), figure, readout])
-        self.controls = controls
-        self.figure = figure
-        self.readout = readout
-        self._update = update
+    def __init__(self, controls: dict, compute, figure_of, redraw, readout_of):
+        settings = {name: c.value for name, c in controls.items()}
+        result = compute(**settings)
+        figure = go.FigureWidget(figure_of(result))
+        readout = W.HTML(readout_of(result, settings))
+        names = list(controls)
+        rows = [W.HBox([controls[n] for n in names[k:k + 4]]) for k in range(0, len(names), 4)]
+        super().__init__([rows[0] if len(rows) == 1 else W.VBox(rows), figure, readout])
+        self.controls, self.figure, self.readout = controls, figure, readout
+        self._compute, self._redraw, self._readout_of = compute, redraw, readout_of
         for control in controls.values():
             control.observe(self._changed, names="value")
 
     def _changed(self, _change=None) -> None:
-        self._update(**{name: c.value for name, c in self.controls.items()})
+        settings = {name: c.value for name, c in self.controls.items()}
+        result = self._compute(**settings)
+        with self.figure.batch_update():
+            self._redraw(self.figure, result)
+        self.readout.value = self._readout_of(result, settings)
 
 
 WIDE = {"description_width": "initial"}  # room for long slider labels
@@ -71,18 +82,13 @@ def queue_explorer(rate: float = 10.0, service_time_ms: float = 40.0, seed: int 
             state["service_time"] = service_time
         return state["stick"], scenarios.one_server(rate, service_time, seed=seed)
 
-    stick, point = compute(rate, service_time_ms)
-    figure = go.FigureWidget(plots.queue_explorer(stick, point))
-    readout = W.HTML(_queue_readout(point))
+    def redraw(figure, result):
+        stick, point = result
+        _set_traces(figure, plots.queue_explorer_traces(stick, point))
+        figure.layout.yaxis.range = [0, plots.queue_explorer_top(stick)]
 
-    def update(rate, service_time_ms):
-        stick, point = compute(rate, service_time_ms)
-        with figure.batch_update():
-            _set_traces(figure, plots.queue_explorer_traces(stick, point))
-            figure.layout.yaxis.range = [0, plots.queue_explorer_top(stick)]
-        readout.value = _queue_readout(point)
-
-    return Explorer(controls, figure, readout, update)
+    return Explorer(controls, compute, lambda result: plots.queue_explorer(*result), redraw,
+                    lambda result, _: _queue_readout(result[1]))
 
 
 def _queue_readout(point: dict) -> str:
@@ -111,18 +117,12 @@ def scaling_explorer(size: int = 4, count: int = 1, traffic: int = 32) -> Explor
                                description="traffic (requests/s)", continuous_update=False,
                                style=WIDE),
     }
-    option = scenarios.size_vs_count(size, count, traffic)
-    figure = go.FigureWidget(plots.size_vs_count(option))
-    readout = W.HTML(_scaling_readout(option))
+    def redraw(figure, option):
+        _set_traces(figure, plots.size_vs_count_traces(option))
+        figure.layout.xaxis2.range = plots.size_vs_count_ranges(option)["xaxis2"]
 
-    def update(size, count, traffic):
-        option = scenarios.size_vs_count(size, count, traffic)
-        with figure.batch_update():
-            _set_traces(figure, plots.size_vs_count_traces(option))
-            figure.layout.xaxis2.range = plots.size_vs_count_ranges(option)["xaxis2"]
-        readout.value = _scaling_readout(option)
-
-    return Explorer(controls, figure, readout, update)
+    return Explorer(controls, scenarios.size_vs_count, plots.size_vs_count, redraw,
+                    lambda option, _: _scaling_readout(option))
 
 
 def _ms(seconds: float) -> str:
@@ -183,23 +183,9 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
     def compute(**settings):
         return scenarios.autoscaling_explorer(**settings, seed=seed)
 
-    settings = {name: c.value for name, c in controls.items()}
-    series = compute(**settings)
-    figure = go.FigureWidget(plots.autoscaling(series))
-    readout = W.HTML(_autoscaling_readout(series, settings))
-
-    def update(**settings):
-        series = compute(**settings)
-        with figure.batch_update():
-            _set_traces(figure, plots.autoscaling_traces(series))
-        readout.value = _autoscaling_readout(series, settings)
-
-    explorer = Explorer(controls, figure, readout, update)
-    names = list(controls)
-    explorer.children = (W.VBox([W.HBox([controls[n] for n in names[:4]]),
-                                 W.HBox([controls[n] for n in names[4:]])]),
-                         figure, readout)
-    return explorer
+    return Explorer(controls, compute, plots.autoscaling,
+                    lambda figure, series: _set_traces(figure, plots.autoscaling_traces(series)),
+                    _autoscaling_readout)
 
 
 def _autoscaling_readout(s: dict, asked: dict) -> str:
@@ -237,17 +223,10 @@ def load_test_explorer(shape: str = "ramp", peak_rate: float = 6.0, instances: i
     def compute(**settings):
         return scenarios.load_test_explorer(**settings, seed=seed)
 
-    series = compute(**{name: c.value for name, c in controls.items()})
-    figure = go.FigureWidget(plots.load_test_explorer(series))
-    readout = W.HTML(_load_test_readout(series))
-
-    def update(**settings):
-        series = compute(**settings)
-        with figure.batch_update():
-            _set_traces(figure, plots.load_test_explorer_traces(series))
-        readout.value = _load_test_readout(series)
-
-    return Explorer(controls, figure, readout, update)
+    return Explorer(controls, compute, plots.load_test_explorer,
+                    lambda figure, series: _set_traces(figure,
+                                                       plots.load_test_explorer_traces(series)),
+                    lambda series, _: _load_test_readout(series))
 
 
 def _load_test_readout(s: dict) -> str:
@@ -290,26 +269,15 @@ def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
     def compute(retries, **settings):
         return scenarios.balancer_explorer(**settings, retries=int(retries), seed=seed)
 
-    run = compute(**{name: c.value for name, c in controls.items()})
-    figure = go.FigureWidget(plots.balancer_explorer(run))
-    readout = W.HTML(_balancer_readout(run))
+    def redraw(figure, run):
+        _set_traces(figure, plots.balancer_explorer_traces(run))
+        figure.layout.shapes = plots.balancer_explorer_shapes(run)
+        ranges = plots.balancer_explorer_ranges(run)
+        figure.layout.yaxis2.range = ranges["yaxis2"]
+        figure.layout.yaxis3.range = ranges["yaxis3"]
 
-    def update(**settings):
-        run = compute(**settings)
-        with figure.batch_update():
-            _set_traces(figure, plots.balancer_explorer_traces(run))
-            figure.layout.shapes = plots.balancer_explorer_shapes(run)
-            ranges = plots.balancer_explorer_ranges(run)
-            figure.layout.yaxis2.range = ranges["yaxis2"]
-            figure.layout.yaxis3.range = ranges["yaxis3"]
-        readout.value = _balancer_readout(run)
-
-    explorer = Explorer(controls, figure, readout, update)
-    names = list(controls)
-    explorer.children = (W.VBox([W.HBox([controls[n] for n in names[:4]]),
-                                 W.HBox([controls[n] for n in names[4:]])]),
-                         figure, readout)
-    return explorer
+    return Explorer(controls, compute, plots.balancer_explorer, redraw,
+                    lambda run, _: _balancer_readout(run))
 
 
 def _seconds(value: float) -> str:
@@ -363,17 +331,10 @@ def stateless_explorer(mode: str = "memory", instances: int = 4, crash: bool = F
     def compute(mode, instances, crash):
         return scenarios.stateless_explorer(mode, instances, crash, seed=seed)
 
-    data = compute(mode, instances, crash)
-    figure = go.FigureWidget(plots.stateless_explorer(data))
-    readout = W.HTML(_stateless_readout(data))
-
-    def update(mode, instances, crash):
-        data = compute(mode, instances, crash)
-        with figure.batch_update():
-            _set_traces(figure, plots.stateless_explorer_traces(data))
-        readout.value = _stateless_readout(data)
-
-    return Explorer(controls, figure, readout, update)
+    return Explorer(controls, compute, plots.stateless_explorer,
+                    lambda figure, data: _set_traces(figure,
+                                                     plots.stateless_explorer_traces(data)),
+                    lambda data, _: _stateless_readout(data))
 
 
 def _stateless_readout(d: dict) -> str:
