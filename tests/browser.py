@@ -232,6 +232,19 @@ def format_errors(errors: list[str]) -> str:
     return "\n\n".join(errors) if errors else "(no error output)"
 
 
+def run_and_reveal(page, server, notebook_name: str, control):
+    """Open and run a lesson with no cell failing, then scroll ``control`` (a locator, such
+    as the explorer's first slider) into view and wait until it shows; returns it."""
+    from playwright.sync_api import expect
+
+    open_and_run_all(page, server, notebook_name)
+    errors = error_outputs(page)
+    assert not errors, format_errors(errors)
+    control.scroll_into_view_if_needed()
+    expect(control).to_be_visible(timeout=90_000)
+    return control
+
+
 def widget_render_problems(page) -> list[str]:
     """Widget outputs that failed to render or never finished loading.
 

@@ -318,15 +318,11 @@ EXPLORER_DATA = """
 
 @pytest.mark.browser
 def test_size_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page, jupyter_server):
-    from browser import error_outputs, format_errors, open_and_run_all
+    from browser import error_outputs, run_and_reveal
     from playwright.sync_api import expect
 
-    open_and_run_all(page, jupyter_server, LESSON)
-    errors = error_outputs(page)
-    assert not errors, format_errors(errors)
-    dropdown = page.locator(".jp-OutputArea .widget-dropdown select").first
-    dropdown.scroll_into_view_if_needed()
-    expect(dropdown).to_be_visible(timeout=90_000)
+    dropdown = run_and_reveal(page, jupyter_server, LESSON,
+                              page.locator(".jp-OutputArea .widget-dropdown select").first)
     page.wait_for_function(EXPLORER_DATA, timeout=90_000)
     before = page.evaluate(EXPLORER_DATA)
 

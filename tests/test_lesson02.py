@@ -462,15 +462,11 @@ def _p99_ms(run) -> list:
 @pytest.mark.browser
 def test_policy_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page,
                                                                             jupyter_server):
-    from browser import error_outputs, format_errors, open_and_run_all
+    from browser import error_outputs, run_and_reveal
     from playwright.sync_api import expect
 
-    open_and_run_all(page, jupyter_server, LESSON)
-    errors = error_outputs(page)
-    assert not errors, format_errors(errors)
-    dropdown = page.locator(".jp-OutputArea .widget-dropdown select").first
-    dropdown.scroll_into_view_if_needed()
-    expect(dropdown).to_be_visible(timeout=90_000)
+    dropdown = run_and_reveal(page, jupyter_server, LESSON,
+                              page.locator(".jp-OutputArea .widget-dropdown select").first)
     start = _p99_ms(scenarios.balancer_explorer())
     page.wait_for_function(SAME, arg=[EXPLORER_P99, start], timeout=90_000)
 

@@ -484,15 +484,11 @@ def _explorer_want(mode: str, instances: int) -> dict:
 
 @pytest.mark.browser
 def test_explorer_controls_redraw_with_what_the_kernel_computed(page, jupyter_server):
-    from browser import error_outputs, format_errors, open_and_run_all
+    from browser import error_outputs, run_and_reveal
     from playwright.sync_api import expect
 
-    open_and_run_all(page, jupyter_server, LESSON)
-    errors = error_outputs(page)
-    assert not errors, format_errors(errors)
-    slider = page.locator(".jp-OutputArea .widget-slider").first
-    slider.scroll_into_view_if_needed()
-    expect(slider).to_be_visible(timeout=90_000)
+    slider = run_and_reveal(page, jupyter_server, LESSON,
+                            page.locator(".jp-OutputArea .widget-slider").first)
     page.wait_for_function(SAME, arg=[REQUESTS_SERVED, _explorer_want("memory", 4)],
                            timeout=90_000)
 

@@ -562,15 +562,11 @@ SAME = """([script, want]) => {
 
 @pytest.mark.browser
 def test_peak_slider_redraws_the_explorer_with_what_the_kernel_computed(page, jupyter_server):
-    from browser import error_outputs, format_errors, open_and_run_all
+    from browser import error_outputs, run_and_reveal
     from playwright.sync_api import expect
 
-    open_and_run_all(page, jupyter_server, LESSON)
-    errors = error_outputs(page)
-    assert not errors, format_errors(errors)
-    slider = page.locator(".jp-OutputArea .widget-slider").filter(has_text="peak").first
-    slider.scroll_into_view_if_needed()
-    expect(slider).to_be_visible(timeout=90_000)
+    slider = run_and_reveal(page, jupyter_server, LESSON, page.locator(
+        ".jp-OutputArea .widget-slider").filter(has_text="peak").first)
     start = scenarios.load_test_explorer()["achieved"].tolist()
     page.wait_for_function(SAME, arg=[ACHIEVED, start], timeout=90_000)
 
