@@ -151,12 +151,7 @@ def load_over_time(runs: dict) -> go.Figure:
                                      mode="lines", name=name, legendgroup=name,
                                      showlegend=row == 1,
                                      line={"color": colour, "shape": shape}), row=row, col=1)
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=2, col=1)
-    fig.update_yaxes(rangemode="tozero", dtick=2, row=3, col=1)
-    fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
-    fig.update_layout(height=640, legend={"orientation": "h", "y": -0.1}, **SCALING_LAYOUT)
-    return fig
+    return _rate_latency_instances_axes(fig, height=640)
 
 
 def load_test_explorer_traces(series: dict) -> list[dict]:
@@ -192,11 +187,15 @@ def load_test_explorer(series: dict) -> go.Figure:
     ]
     for (row, style), data in zip(styles, load_test_explorer_traces(series)):
         fig.add_trace(go.Scatter(x=data["x"], y=data["y"], **style), row=row, col=1)
+    return _rate_latency_instances_axes(fig, height=620)
+
+
+def _rate_latency_instances_axes(fig: go.Figure, height: int) -> go.Figure:
+    """The axes of a three-row figure over time: a rate from zero, latency on a log scale,
+    and an instance count in steps of two."""
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(type="log", dtick=1, row=2, col=1)
     fig.update_yaxes(rangemode="tozero", dtick=2, row=3, col=1)
     fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
-    fig.update_layout(height=620, legend={"orientation": "h", "y": -0.1}, **SCALING_LAYOUT)
+    fig.update_layout(height=height, legend={"orientation": "h", "y": -0.1}, **SCALING_LAYOUT)
     return fig
-
-
