@@ -5,10 +5,10 @@ pass (public and instructor checks), and crashes in learner code are reported as
 from __future__ import annotations
 
 import copy
-import linecache
 import re
 
 import pytest
+from cells import run_cell
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -87,13 +87,6 @@ CODE = [e for e in ALL if isinstance(e, Code)]
 WITH_STUB_LINE = [e for e in CODE if STUB_LINE in e.stub]
 
 
-def run(source: str, name: str):
-    """What ``name`` is after a learner's cell ``source`` ran (the lesson imports ``sl``)."""
-    filename = "/tmp/ipykernel_4242/1234.py"  # where IPython puts a cell's code
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"sl": sl}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a learner's cell
-    return namespace[name]
 
 
 def fresh(exercise):
@@ -130,7 +123,7 @@ def test_every_graded_exercise_has_a_known_wrong_answer():
 
 @pytest.mark.parametrize("exercise", ALL, ids=IDS)
 def test_stub_is_not_attempted(exercise):
-    answer = run(exercise.stub, exercise.answer)
+    answer = run_cell(exercise.stub, exercise.answer)
     for outcome in (fresh(exercise).check(answer), exercise.grade(answer)):
         assert isinstance(outcome, NotAttempted), outcome
         assert outcome.status == "not_attempted" and not outcome.passed
@@ -138,7 +131,7 @@ def test_stub_is_not_attempted(exercise):
 
 @pytest.mark.parametrize("exercise", ALL, ids=IDS)
 def test_reference_solution_passes_public_and_instructor_checks(exercise):
-    answer = run(exercise.solution_code, exercise.answer)
+    answer = run_cell(exercise.solution_code, exercise.answer)
     checked, graded = fresh(exercise).check(answer), exercise.grade(answer)
     assert checked.passed and graded.passed, f"{checked}\n{graded}"
     if exercise.has_instructor_checks:
@@ -148,7 +141,7 @@ def test_reference_solution_passes_public_and_instructor_checks(exercise):
 @pytest.mark.parametrize("exercise", [e for e in ALL if e.id in WRONG],
                          ids=[i for i in IDS if i in WRONG])
 def test_known_wrong_answer_fails_usefully_without_the_answer(exercise):
-    answer = run(WRONG[exercise.id], exercise.answer)
+    answer = run_cell(WRONG[exercise.id], exercise.answer)
     outcome = fresh(exercise).check(answer)
     assert isinstance(outcome, Incorrect) and outcome.status == "fail", outcome
     assert exercise.grade(answer).status == "fail"
@@ -161,10 +154,10 @@ def test_known_wrong_answer_fails_usefully_without_the_answer(exercise):
 def test_function_feedback_never_prints_the_reference_result(exercise):
     """The message names the call that went wrong; the reference's answer to that very call
     must not appear in it."""
-    outcome = fresh(exercise).check(run(WRONG[exercise.id], exercise.answer))
+    outcome = fresh(exercise).check(run_cell(WRONG[exercise.id], exercise.answer))
     call = re.search(rf"`{exercise.answer}\((.*?)\)`", outcome.message)
     assert call, f"the message should name the call: {outcome.message}"
-    reference = run(exercise.solution_code, exercise.answer)
+    reference = run_cell(exercise.solution_code, exercise.answer)
     expected = float(eval(f"reference({call.group(1)})", {"reference": reference}))
     rest = outcome.message.replace(call.group(0), "")  # the call's own arguments may match
     for text in re.findall(r"(?<![\d.])-?\d+(?:\.\d+)?(?![\d.]| ?%)", rest):  # not percentages
@@ -174,7 +167,7 @@ def test_function_feedback_never_prints_the_reference_result(exercise):
 
 @pytest.mark.parametrize("exercise", WITH_STUB_LINE, ids=[e.id for e in WITH_STUB_LINE])
 def test_a_crash_is_reported_as_the_learners_with_their_frames_only(exercise):
-    outcome = fresh(exercise).check(run(crashing(exercise), exercise.answer))
+    outcome = fresh(exercise).check(run_cell(crashing(exercise), exercise.answer))
     assert isinstance(outcome, Error) and outcome.status == "error", outcome
     trace = outcome.details.split("\n\n")[0]
     assert trace.startswith("Traceback (your code only):")
@@ -188,7 +181,8 @@ def test_code_that_never_returns_is_stopped(exercise, monkeypatch):
     exercise = fresh(exercise)
     monkeypatch.setattr(exercise, "time_limit", 0.5)
     pad = re.search(rf"^(\s*){re.escape(STUB_LINE)}", exercise.stub, re.MULTILINE).group(1)
-    loop = run(exercise.stub.replace(STUB_LINE, f"while True:\n{pad}    pass"), exercise.answer)
+    endless = exercise.stub.replace(STUB_LINE, f"while True:\n{pad}    pass")
+    loop = run_cell(endless, exercise.answer)
     outcome = exercise.check(loop)
     assert isinstance(outcome, Error) and "longer than 0.5 s" in outcome.message, outcome
 
@@ -319,7 +313,7 @@ def test_answer_names_are_unique_within_a_lesson():
 
 
 def test_learner_output_during_checks_is_kept_short():
-    noisy = run("def max_rate(service_time, slo_p95):\n"
+    noisy = run_cell("def max_rate(service_time, slo_p95):\n"
                 "    for i in range(1000):\n        print('step', i)\n"
                 "    return -1", "max_rate")
     outcome = fresh(exercises.lesson00.q5).check(noisy)
@@ -357,14 +351,14 @@ CORRECT_BALANCERS = {
 
 @pytest.mark.parametrize("source", CORRECT_BALANCERS.values(), ids=CORRECT_BALANCERS.keys())
 def test_any_correct_balancer_passes_every_check(source):
-    balancer = run(source, "FewestInFlight")
+    balancer = run_cell(source, "FewestInFlight")
     assert fresh(exercises.lesson02.q4).check(balancer).passed
     assert exercises.lesson02.q4.grade(balancer).passed
     assert exercises.lesson02.q4.grade(balancer()).passed  # an instance is accepted too
 
 
 def test_balancer_feedback_names_the_first_misrouted_request():
-    busiest = run("class FewestInFlight(sl.balancers.Balancer):\n"
+    busiest = run_cell("class FewestInFlight(sl.balancers.Balancer):\n"
                   "    def pick(self, instances, request):\n"
                   "        up = [i for i in instances if i.healthy]\n"
                   "        return max(up, key=lambda i: i.inflight) if up else None",

@@ -5,12 +5,12 @@ its exercises, and the lesson in a real browser."""
 from __future__ import annotations
 
 import copy
-import linecache
 import math
 import re
 
 import numpy as np
 import pytest
+from cells import run_cell
 
 import scalelab as sl
 from scalelab import plots, scenarios, theory
@@ -374,13 +374,6 @@ WRONG = {
 }
 
 
-def _run(source: str, name: str):
-    """What ``name`` is after a learner's cell ``source`` ran (the lesson imports ``sl``)."""
-    filename = "/tmp/ipykernel_4242/2002.py"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"sl": sl}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a learner's cell
-    return namespace[name]
 
 
 def test_lesson02_has_number_choice_and_code_exercises():
@@ -392,13 +385,13 @@ def test_lesson02_has_number_choice_and_code_exercises():
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
 def test_stub_is_not_attempted(exercise):
-    outcome = copy.deepcopy(exercise).check(_run(exercise.stub, exercise.answer))
+    outcome = copy.deepcopy(exercise).check(run_cell(exercise.stub, exercise.answer))
     assert isinstance(outcome, NotAttempted), outcome
 
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
 def test_reference_solution_passes(exercise):
-    answer = _run(exercise.solution_code, exercise.answer)
+    answer = run_cell(exercise.solution_code, exercise.answer)
     assert isinstance(copy.deepcopy(exercise).check(answer), Correct)
     assert exercise.grade(answer).passed
 
@@ -416,7 +409,7 @@ def _gives_away(exercise, message: str) -> bool:
 @pytest.mark.parametrize("name, source", [(n, s) for n, sources in WRONG.items() for s in sources])
 def test_known_wrong_answer_fails_without_giving_the_answer_away(name, source):
     exercise = getattr(ex, name)
-    outcome = copy.deepcopy(exercise).check(_run(source, exercise.answer))
+    outcome = copy.deepcopy(exercise).check(run_cell(source, exercise.answer))
     assert isinstance(outcome, Incorrect), outcome
     assert len(outcome.message) > 30
     assert not _gives_away(exercise, outcome.message), outcome.message
@@ -429,7 +422,7 @@ def test_q5_expected_is_rate_times_detection_over_instances():
 
 
 def test_q4_reports_the_unhealthy_pick_of_a_balancer_that_ignores_health():
-    outcome = copy.deepcopy(ex.q4).check(_run(WRONG["q4"][0], "FewestInFlight"))
+    outcome = copy.deepcopy(ex.q4).check(run_cell(WRONG["q4"][0], "FewestInFlight"))
     assert "unhealthy" in outcome.message
 
 

@@ -5,11 +5,11 @@ explorer without a browser, its exercises, and the lesson in a real browser."""
 from __future__ import annotations
 
 import copy
-import linecache
 import re
 
 import numpy as np
 import pytest
+from cells import run_cell
 
 import scalelab as sl
 from scalelab import plots, scenarios
@@ -340,13 +340,6 @@ def test_explorer_controls_redraw_with_the_computed_numbers():
 
 # -- the exercises -------------------------------------------------------------------------------
 
-def run(source: str, name: str):
-    """What ``name`` is after a learner's cell ``source`` ran (the lesson imports ``sl``)."""
-    filename = "/tmp/ipykernel_4242/3333.py"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"sl": sl}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a learner's cell
-    return namespace[name]
 
 
 WRONG = {
@@ -383,20 +376,20 @@ def test_lesson03_has_four_exercises_one_of_them_code():
 
 @pytest.mark.parametrize("exercise", lesson03.EXERCISES, ids=lambda e: e.name)
 def test_stub_is_not_attempted(exercise):
-    answer = run(exercise.stub, exercise.answer)
+    answer = run_cell(exercise.stub, exercise.answer)
     for outcome in (fresh(exercise).check(answer), exercise.grade(answer)):
         assert isinstance(outcome, NotAttempted), outcome
 
 
 @pytest.mark.parametrize("exercise", lesson03.EXERCISES, ids=lambda e: e.name)
 def test_reference_solution_passes(exercise):
-    answer = run(exercise.solution_code, exercise.answer)
+    answer = run_cell(exercise.solution_code, exercise.answer)
     assert fresh(exercise).check(answer).passed and exercise.grade(answer).passed
 
 
 @pytest.mark.parametrize("exercise", lesson03.EXERCISES, ids=lambda e: e.name)
 def test_known_wrong_answer_fails_without_giving_the_answer_away(exercise):
-    answer = run(WRONG[exercise.name], exercise.answer)
+    answer = run_cell(WRONG[exercise.name], exercise.answer)
     outcome = fresh(exercise).check(answer)
     assert isinstance(outcome, Incorrect) and len(outcome.message) > 30, outcome
     assert exercise.grade(answer).status == "fail"
@@ -417,7 +410,7 @@ def test_number_answers_within_the_stated_tolerance():
 
 
 def test_sticky_by_hash_is_caught_moving_users_back_to_the_empty_instance():
-    outcome = fresh(lesson03.q4).check(run(WRONG["q4"], "StickyByUser"))
+    outcome = fresh(lesson03.q4).check(run_cell(WRONG["q4"], "StickyByUser"))
     assert re.search(r"went to instance 1 — instance 1, back in rotation since then with empty "
                      r"memory", outcome.message), outcome.message
     assert "✓ passes the conformance suite" in outcome.details
@@ -425,7 +418,7 @@ def test_sticky_by_hash_is_caught_moving_users_back_to_the_empty_instance():
 
 @pytest.mark.parametrize("source", MORE_WRONG.values(), ids=MORE_WRONG.keys())
 def test_other_wrong_balancers_fail_with_what_they_did(source):
-    outcome = fresh(lesson03.q4).check(run(source, "StickyByUser"))
+    outcome = fresh(lesson03.q4).check(run_cell(source, "StickyByUser"))
     assert outcome.status == "fail", outcome
     assert re.search(r"found no session|very unevenly|built-in", outcome.message), outcome.message
 
@@ -442,7 +435,7 @@ def test_any_correct_sticky_balancer_passes():
         "            j = up[int(self.rng.integers(len(up)))]\n"
         "            if request.user is not None:\n                self.home[request.user] = j\n"
         "        return j")
-    balancer = run(by_random_choice, "StickyByUser")
+    balancer = run_cell(by_random_choice, "StickyByUser")
     assert fresh(lesson03.q4).check(balancer).passed
     assert lesson03.q4.grade(balancer).passed
     assert lesson03.q4.grade(balancer()).passed                 # an instance is accepted too
@@ -450,7 +443,7 @@ def test_any_correct_sticky_balancer_passes():
 
 def test_a_crash_in_the_learners_balancer_is_theirs():
     crashing = lesson03.q4.stub.replace("raise NotImplementedError()", "return [][request.id]")
-    outcome = fresh(lesson03.q4).check(run(crashing, "StickyByUser"))
+    outcome = fresh(lesson03.q4).check(run_cell(crashing, "StickyByUser"))
     assert isinstance(outcome, Error) and "IndexError" in outcome.details, outcome
     assert "scalelab" not in outcome.details.split("\n\n")[0]
 
