@@ -180,31 +180,19 @@ OPERATIONS = st.sampled_from(["send"] * 4 + ["finish"] * 3 + ["refused", "flip",
                                                                "set counts"])
 
 
-@settings(max_examples=120, deadline=None)
-@given(st.data())
-def test_least_connections_is_exactly_nginx_least_conn(data):
+def drive(data, policy, state, view, max_operations, check_pick, add_instance):
     """Sends, answers, refusals (a pick with no on_start), health flips, new instances and
-    counts set by hand, in any order: every pick equals NGINX's, and has the fewest
-    in-flight requests per weight among the healthy instances."""
-    n = data.draw(st.integers(1, 12), label="instances")
-    equal = data.draw(st.booleans(), label="equal weights")
-    weights = [2.0] * n if equal else [float(w) for w in data.draw(
-        st.lists(st.integers(1, 4), min_size=n, max_size=n), label="weights")]
-    state, view = cluster(n, weights=weights)
-    lc, nginx = ready(LeastConnections()), NginxLeastConn()
-    for k, op in enumerate(data.draw(st.lists(OPERATIONS, min_size=20, max_size=150),
-                                     label="operations")):
+    counts set by hand, in an order hypothesis draws; ``check_pick(got)`` judges each pick."""
+    operations = data.draw(st.lists(OPERATIONS, min_size=20, max_size=max_operations),
+                           label="operations")
+    for k, op in enumerate(operations):
         n = len(state.healthy)
         if op in ("send", "refused"):
-            got = index(lc.pick(view, Request(k, float(k))))
-            assert got == nginx.pick(state.healthy, state.inflight, state.weight)
-            if got is not None:
-                ratios = [state.inflight[i] / state.weight[i] for i in range(n)
-                          if state.healthy[i]]
-                assert state.inflight[got] / state.weight[got] == min(ratios)
+            got = index(policy.pick(view, Request(k, float(k))))
+            check_pick(got)
             if got is not None and op == "send":
                 state.inflight[got] += 1
-                lc.on_start(view[got], Request(k, float(k)))
+                policy.on_start(view[got], Request(k, float(k)))
             elif op == "refused":  # after a pick that nothing followed, counts may be anything
                 j = data.draw(st.integers(0, n - 1))
                 state.inflight[j] = data.draw(st.integers(0, 6))
@@ -213,46 +201,50 @@ def test_least_connections_is_exactly_nginx_least_conn(data):
             if busy:
                 j = data.draw(st.sampled_from(busy))
                 state.inflight[j] -= 1
-                lc.on_finish(view[j], Request(k, 0.0), 0.5)
+                policy.on_finish(view[j], Request(k, 0.0), 0.5)
         elif op == "flip":
             j = data.draw(st.integers(0, n - 1))
             state.healthy[j] = not state.healthy[j]
         elif op == "add":
-            state.add(weight=weights[0] if equal else float(data.draw(st.integers(1, 4))))
+            add_instance()
         elif op == "set counts":
             state.inflight = [data.draw(st.integers(0, 5)) for _ in range(n)]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data())
+def test_least_connections_is_exactly_nginx_least_conn(data):
+    """In any sequence of operations (see drive), every pick equals NGINX's, and has the
+    fewest in-flight requests per weight among the healthy instances."""
+    n = data.draw(st.integers(1, 12), label="instances")
+    equal = data.draw(st.booleans(), label="equal weights")
+    weights = [2.0] * n if equal else [float(w) for w in data.draw(
+        st.lists(st.integers(1, 4), min_size=n, max_size=n), label="weights")]
+    state, view = cluster(n, weights=weights)
+    nginx = NginxLeastConn()
+
+    def check_pick(got):
+        assert got == nginx.pick(state.healthy, state.inflight, state.weight)
+        if got is not None:
+            ratios = [state.inflight[i] / state.weight[i] for i in range(len(state.healthy))
+                      if state.healthy[i]]
+            assert state.inflight[got] / state.weight[got] == min(ratios)
+
+    def add_instance():
+        state.add(weight=weights[0] if equal else float(data.draw(st.integers(1, 4))))
+
+    drive(data, ready(LeastConnections()), state, view, 150, check_pick, add_instance)
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.data())
 def test_join_shortest_queue_is_the_brute_force_minimum(data):
-    n = data.draw(st.integers(1, 30), label="instances")
-    state, view = cluster(n)
-    jsq = ready(JoinShortestQueue())
-    for k, op in enumerate(data.draw(st.lists(OPERATIONS, min_size=20, max_size=200),
-                                     label="operations")):
-        n = len(state.healthy)
-        if op in ("send", "refused"):
-            got = index(jsq.pick(view, Request(k, float(k))))
-            assert got == shortest_queue(state.healthy, state.inflight)
-            if got is not None and op == "send":
-                state.inflight[got] += 1
-                jsq.on_start(view[got], Request(k, float(k)))
-            elif op == "refused":
-                state.inflight[data.draw(st.integers(0, n - 1))] = data.draw(st.integers(0, 6))
-        elif op == "finish":
-            busy = [i for i in range(n) if state.inflight[i] > 0]
-            if busy:
-                j = data.draw(st.sampled_from(busy))
-                state.inflight[j] -= 1
-                jsq.on_finish(view[j], Request(k, 0.0), 0.5)
-        elif op == "flip":
-            j = data.draw(st.integers(0, n - 1))
-            state.healthy[j] = not state.healthy[j]
-        elif op == "add":
-            state.add()
-        elif op == "set counts":
-            state.inflight = [data.draw(st.integers(0, 5)) for _ in range(n)]
+    state, view = cluster(data.draw(st.integers(1, 30), label="instances"))
+
+    def check_pick(got):
+        assert got == shortest_queue(state.healthy, state.inflight)
+
+    drive(data, ready(JoinShortestQueue()), state, view, 200, check_pick, state.add)
 
 
 @pytest.mark.parametrize("policy", [LeastConnections, JoinShortestQueue])
