@@ -117,18 +117,33 @@ def check_balancer(balancer, *, seed: int = 0) -> CheckReport:
                         f"check_balancer({balancer.__name__}())")
     if not callable(getattr(balancer, "pick", None)):
         raise TypeError(f"balancer must have a pick(instances, request) method, got {balancer!r}")
-    seed = _validate.seed(seed)
+    context = _Context(balancer, _validate.seed(seed))
+    return CheckReport(_name(balancer), _run_checks(_CHECKS, lambda check: check(context)))
+
+
+def _run_checks(checks, run) -> list[CheckResult]:
+    """``run(check)`` for each (name, check): what it says, or what went wrong."""
     results = []
-    context = _Context(balancer, seed)
-    for name, check in _CHECKS:
+    for name, check in checks:
         try:
-            results.append(CheckResult(name, True, check(context)))
+            results.append(CheckResult(name, True, run(check)))
         except _Failed as failure:
             results.append(CheckResult(name, False, str(failure)))
         except Exception as error:  # noqa: BLE001 — whatever stopped the scenario is the finding
             results.append(CheckResult(name, False, f"the scenario stopped: "
                                        f"{type(error).__name__}: {error}"))
-    return CheckReport(_name(balancer), results)
+    return results
+
+
+def _registry(checks: list):
+    """A decorator factory: ``@registry("what a good policy does")`` appends the function
+    to ``checks`` under that name."""
+    def named(name: str):
+        def register(function):
+            checks.append((name, function))
+            return function
+        return register
+    return named
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,13 +153,7 @@ def check_balancer(balancer, *, seed: int = 0) -> CheckReport:
 # with every call checked; context.seed is the seed to use.
 
 _CHECKS: list[tuple[str, object]] = []
-
-
-def _check(name: str):
-    def register(function):
-        _CHECKS.append((name, function))
-        return function
-    return register
+_check = _registry(_CHECKS)
 
 
 @_check("returns one of the instances it was given")
@@ -518,26 +527,12 @@ def check_autoscaler(autoscaler, *, seed: int = 0) -> AutoscalerCheckReport:
     if not callable(getattr(autoscaler, "desired", None)):
         raise TypeError(f"autoscaler must have a desired(observation) method, got {autoscaler!r}")
     seed = _validate.seed(seed)
-    results = []
-    for name, check in _AUTOSCALER_CHECKS:
-        try:
-            results.append(CheckResult(name, True, check(autoscaler, seed)))
-        except _Failed as failure:
-            results.append(CheckResult(name, False, str(failure)))
-        except Exception as error:  # noqa: BLE001 — whatever stopped the scenario is the finding
-            results.append(CheckResult(name, False, f"the scenario stopped: "
-                                       f"{type(error).__name__}: {error}"))
-    return AutoscalerCheckReport(_name(autoscaler), results)
+    return AutoscalerCheckReport(_name(autoscaler), _run_checks(
+        _AUTOSCALER_CHECKS, lambda check: check(autoscaler, seed)))
 
 
 _AUTOSCALER_CHECKS: list[tuple[str, object]] = []
-
-
-def _autoscaler_check(name: str):
-    def register(function):
-        _AUTOSCALER_CHECKS.append((name, function))
-        return function
-    return register
+_autoscaler_check = _registry(_AUTOSCALER_CHECKS)
 
 
 _MIN, _MAX, _INTERVAL, _BOOT = 1, 8, 15.0, 60.0
