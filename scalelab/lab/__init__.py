@@ -9,14 +9,14 @@
 A load returns a ``Result`` like ``simulate``'s, and ``failures=`` takes the simulator's
 ``sl.Crash``/``sl.Hang``, so a lesson can run one scenario both ways and put them side by side:
 
-- lesson 02, kill under load: ``lab.load(wl, failures=[sl.Crash(0, at=2)])`` with
+- lesson 03, kill under load: ``lab.load(wl, failures=[sl.Crash(0, at=2)])`` with
   ``Lab(retries=0, passive_ejection=False)`` (errors until the health check acts), then
   ``retries=1`` (none); ``res.timeline()`` and ``res.events`` for the plot;
   ``sl.balancers.LeastConnections()`` without passive ejection shows the black hole.
-- lesson 03, sessions: ``ada = lab.session("ada")`` then ``[ada.me().instance for _ in
+- lesson 04, sessions: ``ada = lab.session("ada")`` then ``[ada.me().instance for _ in
   range(9)]`` and ``[ada.me().ok …]``; ``store="memory" | "sqlite" | "redis"``, and
   ``lab.kill(0)``; ``sl.lab.redis_available()`` says whether the Redis cell can run.
-- lesson 05, breaking point: ``lab.load(sl.workloads.ramp(10, 400, 20), path="/work?cpu=10")``
+- lesson 06, breaking point: ``lab.load(sl.workloads.ramp(10, 400, 20), path="/work?cpu=10")``
   beside ``sl.simulate`` of the same workload; ``mode="closed"`` for coordinated omission.
 
 Modules, one concept each: ``lab`` (the ``Lab`` that owns everything), ``fleet`` (the instance
