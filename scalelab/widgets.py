@@ -94,8 +94,8 @@ def queue_explorer(rate: float = 10.0, service_time_ms: float = 40.0, seed: int 
 def _queue_readout(point: dict) -> str:
     s = point["summary"]
     busy = f"{point['load']:.0%} busy"
-    theory = ("M/M/1 predicts a mean of "
-              f"{point['theory_mean'] * 1000:.0f} ms" if point["load"] < 1
+    theory = (f"M/M/1 predicts a mean of {point['theory_mean'] * 1000:.0f} ms and a p95 of "
+              f"{point['theory_p95'] * 1000:.0f} ms" if point["load"] < 1
               else "M/M/1 has no steady state: the queue grows without end")
     text = (f"At {point['rate']:g} requests/s the server is {busy}: mean latency "
             f"{s['mean'] * 1000:.0f} ms, p95 {s['p95'] * 1000:.0f} ms over "
