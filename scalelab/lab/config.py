@@ -148,21 +148,31 @@ def haproxy(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION
     if check is not None:
         lines.append(f"    option httpchk GET {HEALTH_PATH}")
     sticky = type(balancer) is Sticky
+    slow_start = None if slow_start is None else _validate.positive("slow_start", slow_start)
     for k, address in enumerate(servers):
-        options = [f"server s{k} {address}"]
-        if sticky:
-            options.append(f"cookie s{k}")
-        if weights is not None:
-            options.append(f"weight {weights[k]}")
-        if check is not None:
-            options.append(f"check inter {_ms(check.interval)} fall {check.unhealthy_threshold} "
-                           f"rise {check.healthy_threshold}")
-            if passive_ejection:
-                options.append("observe layer4 error-limit 1 on-error mark-down")
-        if slow_start is not None:
-            options.append(f"slowstart {_ms(_validate.positive('slow_start', slow_start))}")
-        lines.append("    " + " ".join(options))
+        weight = None if weights is None else weights[k]
+        options = haproxy_server_options(k, check, passive_ejection, weight, slow_start, sticky)
+        lines.append(f"    server s{k} {address} {options}".rstrip())
     return "\n".join(lines) + "\n"
+
+
+def haproxy_server_options(k: int, check: HealthCheck | None, passive_ejection: bool,
+                           weight: int | None, slow_start: float | None, sticky: bool) -> str:
+    """What follows ``server sK ADDRESS`` on server ``k``'s line (also what the runtime API's
+    ``add server`` takes, less ``cookie``)."""
+    options = []
+    if sticky:
+        options.append(f"cookie s{k}")
+    if weight is not None:
+        options.append(f"weight {weight}")
+    if check is not None:
+        options.append(f"check inter {_ms(check.interval)} fall {check.unhealthy_threshold} "
+                       f"rise {check.healthy_threshold}")
+        if passive_ejection:
+            options.append("observe layer4 error-limit 1 on-error mark-down")
+    if slow_start is not None:
+        options.append(f"slowstart {_ms(slow_start)}")
+    return " ".join(options)
 
 
 def _haproxy_balance(balancer, user_header: str) -> list[str]:
@@ -181,7 +191,7 @@ def nginx(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION_C
           retries: int = 1, timeout: float = 2.0, passive_ejection: bool = True,
           slow_start: float | None = None, weights=None, listen: str = "127.0.0.1:8080",
           runtime_dir: str | None = None, user: str | None = None,
-          user_header: str = "X-User") -> str:
+          user_header: str = "X-User", down=()) -> str:
     """An NGINX 1.22 (open source) ``nginx.conf`` that balances ``backends`` the way
     ``balancer`` does; arguments as for :func:`haproxy`.
 
@@ -189,7 +199,8 @@ def nginx(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION_C
     module) and has no sticky cookie (``Sticky`` becomes a consistent hash on the user) and no
     slow start (``slow_start`` raises ValueError). ``runtime_dir`` puts the pid file, the error
     log and the temporary files there and keeps NGINX in the foreground (``daemon off``), as
-    the lab runs it; ``user`` names the account the workers run as (only when started as root).
+    the lab runs it; ``user`` names the account the workers run as (only when started as root);
+    ``down`` lists backends (by position) taken out of service.
     """
     servers = _servers(backends)
     check = _check(health_check)
@@ -226,7 +237,8 @@ def nginx(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION_C
         failures = f"max_fails={most} fail_timeout={seconds}s"
     for k, address in enumerate(servers):
         weight = "" if weights is None else f" weight={weights[k]}"
-        lines.append(f"        server {address}{weight} {failures};")
+        out = " down" if k in down else ""
+        lines.append(f"        server {address}{weight} {failures}{out};")
     lines += ["        keepalive 64;", "    }", "    server {",
               f"        listen {_address(listen, 'listen')};", "        location / {",
               "            proxy_pass http://app;", "            proxy_http_version 1.1;",

@@ -33,7 +33,7 @@ from ..balancers import RoundRobin, prepare
 from ..failures import HealthCheck
 from ..result import Result
 from ..sim import Instance
-from . import _checks, redis_server
+from . import _checks, external, redis_server
 from .client import Response, Session
 from .fleet import Fleet
 from .instance import iterations_per_ms
@@ -87,11 +87,15 @@ class Lab:
       instance down at once.
     - ``retries``: attempts on another instance after a failure (refused connection: any
       request; reset or timeout: idempotent ones only); ``timeout``: seconds per attempt.
+    - ``proxy``: ``"python"`` (the lab's own proxy, which calls your ``pick()``),
+      ``"haproxy"`` or ``"nginx"``: the real program, configured from the same balancer,
+      health check, retries and timeout (``lab.proxy_config``; see ``sl.lab.config``).
     """
 
     def __init__(self, instances=3, balancer=None, store: str = "sqlite", *,
                  health_check: HealthCheck | None = DEFAULT_HEALTH_CHECK, retries: int = 1,
-                 timeout: float = 2.0, passive_ejection: bool = True, seed: int = 0):
+                 timeout: float = 2.0, passive_ejection: bool = True, seed: int = 0,
+                 proxy: str = "python"):
         if os.name != "posix":
             raise RuntimeError("the real lab needs Linux or macOS (signals, process groups, "
                                "unix sockets); on Windows run the course in WSL or on Binder")
@@ -110,6 +114,7 @@ class Lab:
         self.timeout = _validate.positive("timeout", timeout)
         self.passive_ejection = bool(passive_ejection)
         self.seed = _validate.seed(seed)
+        self.proxy, self.proxy_binary = proxy, external.binary_for(proxy, self.balancer)
         self.redis_server: str | None = redis_server.require() if store == "redis" else None
         self.redis_version: str | None = None
         self.startup_seconds = float("nan")
@@ -156,9 +161,12 @@ class Lab:
         else:
             store_spec = "memory"
         prepare(self.balancer, np.random.default_rng(self.seed))
-        proxy = Proxy(self.balancer, health_check=self.health_check, retries=self.retries,
-                      timeout=self.timeout, passive_ejection=self.passive_ejection,
-                      epoch=self._epoch)
+        settings = {"health_check": self.health_check, "retries": self.retries,
+                    "timeout": self.timeout, "passive_ejection": self.passive_ejection,
+                    "epoch": self._epoch}
+        proxy = Proxy(self.balancer, **settings) if self.proxy_binary is None else \
+            external.ExternalProxy(self.proxy, self.proxy_binary, self.balancer, **settings,
+                                   spawner=spawner, tmpdir=self.tmpdir)
         self._fleet = Fleet(spawner, proxy, store_spec, _CPU_ITERS[0], self._epoch)
         await self._fleet.start(self.specs, self._unlimited)
         await proxy.start()
@@ -194,6 +202,11 @@ class Lab:
         """``(seconds since start, instance, what)``: crash, hang, unhang, recover, launch,
         drain (the lab's actions) and marked down/up (the proxy's health checks)."""
         return sorted(self._fleet.log + self._fleet.proxy.events) if self._fleet else []
+
+    @property
+    def proxy_config(self) -> str | None:
+        """The HAProxy or NGINX configuration the lab runs (None for the python proxy)."""
+        return getattr(self._fleet.proxy, "config", None) if self._fleet else None
 
     @property
     def healthy(self) -> list[bool]:
