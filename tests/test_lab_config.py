@@ -47,6 +47,7 @@ def nginx_check(text: str, tmp_path) -> subprocess.CompletedProcess:
                          f"retries{v['retries']}-check{v['health_check'] is not None}")
 def test_every_haproxy_configuration_passes_haproxys_own_check(balancer, options, tmp_path):
     text = config.haproxy(balancer, BACKENDS, slow_start=10, listen="127.0.0.1:18080",
+                          retries_header=True,
                           stats_socket=str(tmp_path / "stats.sock"), **options)
     checked = haproxy_check(text, tmp_path)
     assert checked.returncode == 0, f"{checked.stdout}{checked.stderr}\n{text}"

@@ -113,7 +113,8 @@ def supports(balancer) -> tuple[str, ...]:
 def haproxy(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION_CHECK,
             retries: int = 1, timeout: float = 2.0, passive_ejection: bool = True,
             slow_start: float | None = None, weights=None, listen: str = "127.0.0.1:8080",
-            stats_socket: str | None = None, user_header: str = "X-User") -> str:
+            stats_socket: str | None = None, user_header: str = "X-User",
+            retries_header: bool = False) -> str:
     """An HAProxy 2.6 configuration that balances ``backends`` (``"host:port"`` strings,
     ``(host, port)`` pairs or ports on 127.0.0.1) the way ``balancer`` does.
 
@@ -121,7 +122,8 @@ def haproxy(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION
     failure), ``timeout`` (s per attempt), ``passive_ejection``, ``slow_start`` (s to full
     weight after a server comes back), ``weights`` (one whole number per backend) and
     ``stats_socket`` (a unix socket path for the runtime API, ``show stat``) as described in
-    this module. Run it with ``haproxy -f FILE`` (``-db`` to stay in the foreground).
+    this module; ``retries_header`` tells the client how many retries its request took
+    (``X-Retries``, HAProxy's ``%rc``), as the python proxy does. Run it with ``haproxy -f FILE`` (``-db`` to stay in the foreground).
     """
     servers = _servers(backends)
     check = _check(health_check)
@@ -145,6 +147,8 @@ def haproxy(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION
     lines += [f"    {line}" for line in _haproxy_balance(balancer, user_header)]
     if retries:
         lines.append(f"    http-request disable-l7-retry unless {{ method {IDEMPOTENT} }}")
+    if retries_header:
+        lines.append("    http-response set-header X-Retries %rc")
     if check is not None:
         lines.append(f"    option httpchk GET {HEALTH_PATH}")
     sticky = type(balancer) is Sticky

@@ -123,7 +123,8 @@ class ExternalProxy:
         listen = f"127.0.0.1:{self.port}"
         if self.program == "haproxy":
             return config.haproxy(self.balancer, backends, weights=weights, listen=listen,
-                                  stats_socket=self.socket, **self.settings)
+                                  stats_socket=self.socket, retries_header=True,
+                                  **self.settings)
         removed = [k for k, p in enumerate(self._ports) if p is None]
         user = _current_user() if os.geteuid() == 0 else None
         return config.nginx(self.balancer, backends, weights=weights, listen=listen,
