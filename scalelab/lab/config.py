@@ -123,7 +123,8 @@ def haproxy(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION
     weight after a server comes back), ``weights`` (one whole number per backend) and
     ``stats_socket`` (a unix socket path for the runtime API, ``show stat``) as described in
     this module; ``retries_header`` tells the client how many retries its request took
-    (``X-Retries``, HAProxy's ``%rc``), as the python proxy does. Run it with ``haproxy -f FILE`` (``-db`` to stay in the foreground).
+    (``X-Retries``, HAProxy's ``%rc``), as the python proxy does. Run it with
+    ``haproxy -f FILE`` (``-db`` to stay in the foreground).
     """
     servers = _servers(backends)
     check = _check(health_check)
