@@ -215,3 +215,23 @@ def test_nginx_ejects_a_dead_instance_after_max_fails_failed_requests(retries):
         [(a.status, a.instance) for a in answers]
     assert {a.instance for a in answers if a.status == 200} == {0, 2}
     assert np.sum([a.instance == 1 for a in answers]) == 0
+
+
+# -- sessions: sticky through the real programs ----------------------------------------------
+
+@pytest.mark.parametrize("proxy", ["haproxy", "nginx"])
+def test_sticky_keeps_memory_sessions_until_their_instance_dies(proxy):
+    # HAProxy pins with its own cookie (cookie SRV insert); NGINX open source has none and
+    # hashes the user instead: either way each user stays where their session lives
+    with lab(proxy, instances=3, balancer=b.Sticky(), health_check=CHECK) as running:
+        sessions = [running.session(f"user{k}") for k in range(30)]
+        homes = [s.me().instance for s in sessions]
+        assert all(s.me().ok for s in sessions for _ in range(3))
+        assert set(homes) == {0, 1, 2}
+        running.kill(0)
+        time.sleep(CHECK.interval * (CHECK.unhealthy_threshold + 1) + 2 * POLL_S)
+        answers = [s.me() for s in sessions]
+    for home, answer in zip(homes, answers):
+        assert answer.instance != 0
+        # the dead instance's users lost their session (it lived in its memory); no one else did
+        assert answer.ok == (home != 0), (home, answer)
