@@ -210,12 +210,14 @@ class Lab:
 
     @property
     def healthy(self) -> list[bool]:
-        """Which instances the balancer may send requests to now."""
+        """Which instances the balancer may send requests to now (with HAProxy, its own verdict
+        from ``show stat``; NGINX open source does not expose one: all True)."""
         return list(self._fleet.proxy.state.healthy) if self._fleet else []
 
     @property
     def stats(self) -> dict:
-        """The proxy's counters: requests, retries, failed, timeouts, no_instance, ejections."""
+        """The proxy's counters: requests, retries, failed, timeouts, no_instance, ejections
+        (HAProxy: requests, retries, redispatches, failed, ejections; NGINX: none)."""
         return dict(self._fleet.proxy.stats) if self._fleet else {}
 
     @property
