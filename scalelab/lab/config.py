@@ -275,6 +275,9 @@ def _nginx_method(balancer, user_header: str) -> str | None:
 
 # -- checks and formatting ---------------------------------------------------------------------
 
+NAMES = {"haproxy": "an HAProxy", "nginx": "an NGINX"}
+
+
 def _unsupported(balancer, program: str) -> TypeError:
     kind = type(balancer)
     name = kind.__name__
@@ -285,8 +288,8 @@ def _unsupported(balancer, program: str) -> TypeError:
     elif why is None:
         why = (f"{name} is your own class: {program} cannot run Python, so only the "
                "python proxy calls your pick()")
-    return TypeError(f"balancer {name}() cannot be written as a {program} configuration: {why}."
-                     f" It runs with {where}. {program} can run: "
+    return TypeError(f"balancer {name}() cannot be written as {NAMES[program]} configuration: "
+                     f"{why}. It runs with {where}. {program} can run: "
                      f"{', '.join(_expressible(program))}")
 
 
@@ -301,7 +304,7 @@ def _expressible(program: str) -> list[str]:
 def _fallback(balancer, program: str):
     fallback = balancer.fallback
     if type(fallback) is Sticky or program not in supports(fallback):
-        raise TypeError(f"Sticky(fallback={fallback!r}) cannot be written as a {program} "
+        raise TypeError(f"Sticky(fallback={fallback!r}) cannot be written as {NAMES[program]} "
                         f"configuration: the fallback must be one of "
                         f"{', '.join(_expressible(program)[:-1])}")
     return fallback
