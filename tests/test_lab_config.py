@@ -158,3 +158,10 @@ def test_lab_refuses_an_unknown_proxy_or_an_inexpressible_policy_before_starting
         sl.lab.Lab(proxy="envoy")
     with pytest.raises(TypeError, match="proxy='python'"):
         sl.lab.Lab(balancer=b.PeakEWMA(), proxy="nginx")
+
+
+def test_a_missing_program_says_how_to_install_it(monkeypatch):
+    monkeypatch.setenv("SCALELAB_HAPROXY", "/nonexistent/haproxy")
+    assert not sl.lab.proxy_available("haproxy")
+    with pytest.raises(FileNotFoundError, match="apt-get install haproxy nginx"):
+        sl.lab.Lab(proxy="haproxy")
