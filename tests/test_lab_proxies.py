@@ -174,7 +174,8 @@ def test_haproxy_ejects_a_killed_instance_after_fall_times_inter_and_errors_foll
     rate, n = 200, 3
     res, detection = kill_under_load(retries=0, rate=rate, n=n)
     # the first failed probe comes within one interval of the kill, then fall − 1 more, one
-    # interval apart; the lab sees HAProxy's verdict within one poll of show stat
+    # interval apart; the lab sees HAProxy's verdict within one poll of show stat (two, if a
+    # poll is late); 0.15 s more for the scheduling of a shared 2-core machine
     earliest = (CHECK.unhealthy_threshold - 1) * CHECK.interval
     latest = CHECK.unhealthy_threshold * CHECK.interval + 2 * POLL_S
     served = res.requests[res.requests["status"] == sl.Status.OK]
@@ -235,3 +236,17 @@ def test_sticky_keeps_memory_sessions_until_their_instance_dies(proxy):
         assert answer.instance != 0
         # the dead instance's users lost their session (it lived in its memory); no one else did
         assert answer.ok == (home != 0), (home, answer)
+
+
+def test_haproxy_finds_a_hung_instance_after_fall_times_inter_plus_timeout():
+    # HAProxy schedules each check `inter` after the last one ended (src/check.c), so checks
+    # that run into `timeout check` come every inter + timeout, not every inter
+    with lab("haproxy", instances=3, health_check=CHECK, retries=1, timeout=0.5) as running:
+        res = running.load(sl.workloads.constant(rate=100, duration=3), path="/work?ms=5",
+                           failures=[sl.Hang(instance=2, at=0.5, until=2.5)])
+    detection = first(res.events, "marked down", 2) - first(res.events, "hang", 2)
+    cycle = CHECK.interval + CHECK.timeout
+    earliest = (CHECK.unhealthy_threshold - 1) * cycle
+    latest = CHECK.unhealthy_threshold * cycle + 2 * POLL_S
+    assert earliest <= detection <= latest + 0.15, (detection, earliest, latest)
+    assert res.summary()["errors"] == 0  # the requests it held timed out and were retried

@@ -45,7 +45,10 @@ the user header both hash methods fall back to round robin.
 Health checks. HAProxy checks actively: ``option httpchk GET /health`` and on each server
 ``check inter <interval> fall <unhealthy_threshold> rise <healthy_threshold>`` with ``timeout
 check``; ``passive_ejection`` adds ``observe layer4 error-limit 1 on-error mark-down`` (a
-refused connection marks the server down at once). NGINX open source has **no active health
+refused connection marks the server down at once). HAProxy starts each check ``inter`` after
+the previous one ended (src/check.c, ``process_chk_conn``): a dead server is found after about
+``fall × inter``, a hung one, whose checks run into ``timeout check``, after about ``fall ×
+(inter + timeout)``. NGINX open source has **no active health
 checks** (``health_check`` is NGINX Plus): it only counts failed requests, ``max_fails`` of them
 within ``fail_timeout`` s take a server out for ``fail_timeout`` s, after which one real request
 tries it again. ``max_fails`` is ``unhealthy_threshold`` (1 with ``passive_ejection``) and
