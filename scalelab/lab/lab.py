@@ -366,7 +366,7 @@ class Lab:
         states = ", ".join(row["state"] for row in self.status())
         count = len(self._fleet.members) if self._fleet else len(self.specs)
         return (f"Lab({count} instances [{states}], {type(self.balancer).__name__}, "
-                f"store={self.store!r}, {self._state}{where})")
+                f"store={self.store!r}{_proxy_note(self.proxy)}, {self._state}{where})")
 
     def _repr_html_(self) -> str:
         rows = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>"
@@ -374,6 +374,10 @@ class Lab:
         head = "".join(f"<th>{k}</th>" for k in ("instance", "state", "healthy", "inflight",
                                                  "pid", "port"))
         return f"<table><caption>{self!r}</caption><tr>{head}</tr>{rows}</table>"
+
+
+def _proxy_note(proxy: str) -> str:
+    return "" if proxy == "python" else f", proxy={proxy!r}"
 
 
 def _warned(outcome: tuple[Result, Exception | None]) -> Result:
