@@ -83,6 +83,7 @@ from ..balancers import (
     WeightedRoundRobin,
 )
 from ..failures import HealthCheck
+from . import _config_args as _args
 
 PROXIES = ("python", "haproxy", "nginx")
 IDEMPOTENT = "GET HEAD PUT DELETE OPTIONS"
@@ -129,24 +130,24 @@ def haproxy(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION
     (``X-Retries``, HAProxy's ``%rc``), as the python proxy does. Run it with
     ``haproxy -f FILE`` (``-db`` to stay in the foreground).
     """
-    servers = _servers(backends)
-    check = _check(health_check)
+    servers = _args.servers(backends)
+    check = _args.health_check(health_check)
     retries = _validate.integer("retries", retries, minimum=0)
     timeout = _validate.positive("timeout", timeout)
-    weights = _weights(balancer, weights, len(servers), maximum=256)
+    weights = _args.whole_weights(balancer, weights, len(servers), maximum=256)
     lines = _header("HAProxy 2.6", balancer, "haproxy")
     lines += ["global", "    maxconn 4096"]
     if stats_socket is not None:
         lines.append(f"    stats socket {stats_socket} mode 600 level admin")
-    lines += ["", "defaults", "    mode http", f"    timeout connect {_ms(timeout)}",
-              f"    timeout server {_ms(timeout)}", "    timeout client 30s",
+    lines += ["", "defaults", "    mode http", f"    timeout connect {_args.ms(timeout)}",
+              f"    timeout server {_args.ms(timeout)}", "    timeout client 30s",
               "    timeout http-keep-alive 30s", f"    retries {retries}"]
     if check is not None:
-        lines.append(f"    timeout check {_ms(check.timeout)}")
+        lines.append(f"    timeout check {_args.ms(check.timeout)}")
     if retries:
         lines += ["    option redispatch 1",
                   "    retry-on conn-failure empty-response response-timeout"]
-    lines += ["", "frontend web", f"    bind {_address(listen, 'listen')}",
+    lines += ["", "frontend web", f"    bind {_args.address(listen, 'listen')}",
               "    default_backend app", "", "backend app"]
     lines += [f"    {line}" for line in _haproxy_balance(balancer, user_header)]
     if retries:
@@ -174,12 +175,12 @@ def haproxy_server_options(k: int, check: HealthCheck | None, passive_ejection: 
     if weight is not None:
         options.append(f"weight {weight}")
     if check is not None:
-        options.append(f"check inter {_ms(check.interval)} fall {check.unhealthy_threshold} "
+        options.append(f"check inter {_args.ms(check.interval)} fall {check.unhealthy_threshold} "
                        f"rise {check.healthy_threshold}")
         if passive_ejection:
             options.append("observe layer4 error-limit 1 on-error mark-down")
     if slow_start is not None:
-        options.append(f"slowstart {_ms(slow_start)}")
+        options.append(f"slowstart {_args.ms(slow_start)}")
     return " ".join(options)
 
 
@@ -189,7 +190,7 @@ def _haproxy_balance(balancer, user_header: str) -> list[str]:
         return (_haproxy_balance(_fallback(balancer, "haproxy"), user_header)
                 + [f"cookie {STICKY_COOKIE} insert indirect nocache"])
     if kind is ConsistentHash:
-        return [f"balance hdr({_header_name(user_header)})", "hash-type consistent"]
+        return [f"balance hdr({_args.header_name(user_header)})", "hash-type consistent"]
     if kind in _HAPROXY_BALANCE:
         return [f"balance {_HAPROXY_BALANCE[kind]}"]
     raise _unsupported(balancer, "haproxy")
@@ -210,15 +211,15 @@ def nginx(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION_C
     the lab runs it; ``user`` names the account the workers run as (only when started as root);
     ``down`` lists backends (by position) taken out of service.
     """
-    servers = _servers(backends)
-    check = _check(health_check)
+    servers = _args.servers(backends)
+    check = _args.health_check(health_check)
     retries = _validate.integer("retries", retries, minimum=0)
     timeout = _validate.positive("timeout", timeout)
     if slow_start is not None:
         raise ValueError(f"slow_start={slow_start!r}: NGINX open source has no slow start "
                          "(the server parameter slow_start is NGINX Plus only); use "
                          "haproxy(…, slow_start=…) or slow_start=None")
-    weights = _weights(balancer, weights, len(servers), maximum=None)
+    weights = _args.whole_weights(balancer, weights, len(servers), maximum=None)
     method = _nginx_method(balancer, user_header)
     lines = _header("NGINX 1.22 (open source)", balancer, "nginx")
     if type(balancer) is Sticky:
@@ -248,12 +249,12 @@ def nginx(balancer, backends, *, health_check: HealthCheck | None = PRODUCTION_C
         out = " down" if k in down else ""
         lines.append(f"        server {address}{weight} {failures}{out};")
     lines += ["        keepalive 64;", "    }", "    server {",
-              f"        listen {_address(listen, 'listen')};", "        location / {",
+              f"        listen {_args.address(listen, 'listen')};", "        location / {",
               "            proxy_pass http://app;", "            proxy_http_version 1.1;",
               '            proxy_set_header Connection "";',
-              f"            proxy_connect_timeout {_ms(timeout)};",
-              f"            proxy_send_timeout {_ms(timeout)};",
-              f"            proxy_read_timeout {_ms(timeout)};"]
+              f"            proxy_connect_timeout {_args.ms(timeout)};",
+              f"            proxy_send_timeout {_args.ms(timeout)};",
+              f"            proxy_read_timeout {_args.ms(timeout)};"]
     if retries:
         lines += ["            proxy_next_upstream error timeout;",
                   f"            proxy_next_upstream_tries {retries + 1};"]
@@ -269,7 +270,7 @@ def _nginx_method(balancer, user_header: str) -> str | None:
         _fallback(balancer, "nginx")
         kind = ConsistentHash
     if kind is ConsistentHash:
-        variable = "$http_" + _header_name(user_header).lower().replace("-", "_")
+        variable = "$http_" + _args.header_name(user_header).lower().replace("-", "_")
         return f"hash {variable} consistent"
     if kind in _NGINX_METHOD:
         return _NGINX_METHOD[kind]
@@ -311,78 +312,6 @@ def _fallback(balancer, program: str):
                         f"configuration: the fallback must be one of "
                         f"{', '.join(_expressible(program)[:-1])}")
     return fallback
-
-
-def _servers(backends) -> list[str]:
-    if isinstance(backends, (str, bytes)) or not hasattr(backends, "__iter__"):
-        raise TypeError(f"backends must be a list of 'host:port' strings, (host, port) pairs "
-                        f"or ports, got {backends!r}")
-    servers = [_backend(k, b) for k, b in enumerate(backends)]
-    if not servers:
-        raise ValueError("backends must name at least one server, got an empty list")
-    return servers
-
-
-def _backend(k: int, backend) -> str:
-    if isinstance(backend, tuple) and len(backend) == 2:
-        host, port = backend
-        return f"{host}:{_port(f'backends[{k}]', port)}"
-    if isinstance(backend, str):
-        return _address(backend, f"backends[{k}]")
-    return f"127.0.0.1:{_port(f'backends[{k}]', backend)}"
-
-
-def _address(text, name: str) -> str:
-    host, sep, port = str(text).rpartition(":")
-    if not (isinstance(text, str) and sep and host and port.isdigit()
-            and 0 < int(port) < 65536) or any(c in text for c in " ;{}#\n\"'"):
-        raise ValueError(f"{name} must be 'host:port' (e.g. '127.0.0.1:8080'), got {text!r}")
-    return text
-
-
-def _port(name: str, port) -> int:
-    port = _validate.integer(name, port, minimum=1)
-    if port > 65535:
-        raise ValueError(f"{name} must be a port 1..65535, got {port}")
-    return port
-
-
-def _check(health_check) -> HealthCheck | None:
-    if health_check is not None and not isinstance(health_check, HealthCheck):
-        raise TypeError(f"health_check must be sl.HealthCheck(interval=…, …) or None, "
-                        f"got {health_check!r}")
-    return health_check
-
-
-def _weights(balancer, weights, count: int, maximum: int | None) -> list[int] | None:
-    """Whole-number weights, one per server, or None when all are equal."""
-    if type(balancer) is WeightedRoundRobin and balancer.weights is not None:
-        weights, name = balancer.weights, "WeightedRoundRobin weights"
-    else:
-        name = "weights"
-    if weights is None:
-        return None
-    if len(weights) != count:
-        raise ValueError(f"{name} must hold one number per backend ({count}), got {len(weights)}")
-    whole = []
-    for k, w in enumerate(weights):
-        w = _validate.positive(f"{name}[{k}]", w)
-        if not w.is_integer() or (maximum is not None and w > maximum):
-            limit = f"1..{maximum}" if maximum else "≥ 1"
-            raise ValueError(f"{name}[{k}] must be a whole number {limit} in a proxy "
-                             f"configuration, got {w:g}; scale them (e.g. [1.5, 1] → [3, 2])")
-        whole.append(int(w))
-    return None if len(set(whole)) == 1 else whole
-
-
-def _header_name(name: str) -> str:
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c == "-" for c in name):
-        raise ValueError(f"user_header must be an HTTP header name like 'X-User', got {name!r}")
-    return name
-
-
-def _ms(seconds: float) -> str:
-    return f"{max(1, round(seconds * 1000))}ms"
 
 
 def _header(program: str, balancer, key: str) -> list[str]:
