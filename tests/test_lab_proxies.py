@@ -250,3 +250,22 @@ def test_haproxy_finds_a_hung_instance_after_fall_times_inter_plus_timeout():
     latest = CHECK.unhealthy_threshold * cycle + 2 * POLL_S
     assert earliest <= detection <= latest + 0.15, (detection, earliest, latest)
     assert res.summary()["errors"] == 0  # the requests it held timed out and were retried
+
+
+@pytest.mark.parametrize("proxy", ["haproxy", "nginx"])
+def test_add_restart_and_remove_reach_the_running_program(proxy):
+    # HAProxy through its runtime API (add server, set server addr/state), NGINX by a reload
+    with lab(proxy, instances=2, health_check=CHECK) as running:
+        session = running.session()
+        new = running.add()
+        time.sleep(0.3)  # an NGINX reload finishes in the background
+        assert {session.get("/work?ms=0").instance for _ in range(9)} == {0, 1, new}
+        running.kill(1)
+        running.restart(1)  # a new process on a new port, the same index
+        time.sleep(0.3)
+        assert {session.get("/work?ms=0").instance for _ in range(9)} == {0, 1, new}
+        running.remove(0, drain=0)
+        time.sleep(0.3)
+        served = [session.get("/work?ms=0") for _ in range(9)]
+    assert all(answer.status == 200 for answer in served)
+    assert {answer.instance for answer in served} == {1, new}

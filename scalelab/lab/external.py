@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -80,6 +82,17 @@ def binary_for(proxy: str, balancer) -> str | None:
         writer = config.haproxy if proxy == "haproxy" else config.nginx
         writer(balancer, [1])  # raises the error that says which proxies can run it
     return require(proxy)
+
+
+@functools.lru_cache(maxsize=8)
+def version(binary: str) -> tuple[int, ...]:
+    """The program's version, e.g. ``(2, 6, 12)``, from ``-v`` (``(0,)`` if unreadable)."""
+    try:
+        out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return (0,)
+    found = re.search(r"(?:version|nginx/)\s*(\d+(?:\.\d+)+)", out.stdout + out.stderr)
+    return tuple(int(p) for p in found.group(1).split(".")) if found else (0,)
 
 
 def free_port() -> int:
@@ -140,14 +153,21 @@ class ExternalProxy:
         """The program's own check of a configuration file."""
         if self.program == "haproxy":
             return [self.binary, "-c", "-q", "-f", str(path)]
-        return [self.binary, "-t", "-q", "-c", str(path), "-p", str(self.dir),
-                "-e", str(self.dir / "nginx-error.log")]
+        return [self.binary, "-t", "-q", *self._nginx_paths(path)]
 
     def _run_command(self, path: Path) -> list[str]:
         if self.program == "haproxy":
             return [self.binary, "-db", "-f", str(path)]
-        return [self.binary, "-c", str(path), "-p", str(self.dir),
-                "-e", str(self.dir / "nginx-error.log")]
+        return [self.binary, *self._nginx_paths(path)]
+
+    def _nginx_paths(self, path: Path) -> list[str]:
+        """Configuration, prefix and (NGINX 1.19.5 and later: ``-e``) the start-up error log,
+        all in the lab's directory; older ones (Ubuntu 22.04 ships 1.18) only warn that they
+        cannot open their compiled-in log before they read the configuration's."""
+        paths = ["-c", str(path), "-p", str(self.dir)]
+        if version(self.binary) >= (1, 19, 5):
+            paths += ["-e", str(self.dir / "nginx-error.log")]
+        return paths
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -206,7 +226,8 @@ class ExternalProxy:
             options = config.haproxy_server_options(
                 j, self.settings["health_check"], self.settings["passive_ejection"],
                 None if weights is None else round(weight), None, sticky=False)
-            self.command(f"add server app/s{j} 127.0.0.1:{port} {options}")
+            # experimental in HAProxy 2.4 (Ubuntu 22.04), plain from 2.6 on
+            self.command(f"experimental-mode on; add server app/s{j} 127.0.0.1:{port} {options}")
             if self.settings["health_check"] is not None:
                 self.command(f"enable health app/s{j}")
             self.command(f"enable server app/s{j}")
