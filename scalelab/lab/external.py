@@ -12,10 +12,12 @@ in the lab's temporary directory, through ``_launch.py`` so that it dies with th
   stat`` on a unix socket every ``POLL_S`` s, so ``lab.healthy`` is HAProxy's verdict and
   ``lab.events`` says when HAProxy marked an instance down or up (to within ``POLL_S``). A
   restarted instance gets its new port with ``set server app/sJ addr``, a removed one ``set
-  server app/sJ state maint``, a new one ``add server``.
+  server app/sJ state maint``, a new one ``add server`` (which takes no ``cookie``: an
+  instance added while the lab runs gets no sticky-cookie value).
 - **NGINX** open source exposes no health view (``max_fails`` ejections are invisible from
   outside), so ``lab.healthy`` stays True and ``lab.events`` holds only the lab's own actions.
-  A change of instances rewrites the configuration and reloads it (SIGHUP).
+  A change of instances rewrites the configuration and reloads it (SIGHUP): the master
+  starts new workers and lets the old ones finish, so for a moment both serve.
 
 Times in seconds since the lab started.
 """
