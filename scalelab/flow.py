@@ -36,9 +36,9 @@ class FlowView(anywidget.AnyWidget):
     autoplay = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, result: Result, start: float | None = None, end: float | None = None,
-                 speed: float = 1.0, autoplay: bool = True):
+                 speed: float = 1.0, autoplay: bool = True, store: bool | None = None):
         speed = _validate.number("speed", speed, minimum=SPEEDS[0], maximum=SPEEDS[1])
-        data = flow_payload(result, start, end)
+        data = flow_payload(result, start, end, store=store)
         super().__init__(payload=_wire(data), speed=speed, autoplay=bool(autoplay))
         self.data = data
 

@@ -52,9 +52,10 @@ _SWITCHES = {  # event → (flag, value) it sets
 
 
 def flow_payload(result: Result, start: float | None = None, end: float | None = None,
-                 cap: int = CAP) -> dict:
+                 cap: int = CAP, store: bool | None = None) -> dict:
     """The window ``[start, end)`` of ``result`` (default: at most ``cap`` requests around the
-    most interesting moment) as the flow view's payload.
+    most interesting moment) as the flow view's payload. ``store``: draw a shared session
+    store (``None``: when the run says it had one, see :func:`_has_store`).
 
     Keys: ``t0`` and ``duration`` (s), ``count``; per request, in arrival order, ``index`` (row
     in ``result.requests``), ``arrival``/``start``/``end`` (s from ``t0``), ``instance``,
@@ -71,6 +72,8 @@ def flow_payload(result: Result, start: float | None = None, end: float | None =
                         "sl.simulate_closed or lab.load return), got "
                         f"{type(result).__name__}")
     cap = _validate.integer("cap", cap, minimum=1)
+    if store is not None and not isinstance(store, (bool, np.bool_)):
+        raise TypeError(f"store must be True, False or None (decide from the run), got {store!r}")
     records = result.requests
     if len(records) == 0:
         raise ValueError("result has no requests to replay")
@@ -83,7 +86,10 @@ def flow_payload(result: Result, start: float | None = None, end: float | None =
             raise ValueError(f"no request arrives in the window [{start:g}, {end:g}) s or is "
                              f"in the system at its start; requests arrive from "
                              f"{records['arrival'][0]:g} s to {records['arrival'][-1]:g} s")
-    return _payload(result, rows, start, end)
+    payload = _payload(result, rows, start, end)
+    if store is not None:
+        payload["store"] = bool(store)
+    return payload
 
 
 def _checked_window(result: Result, start, end) -> tuple[float, float]:
@@ -250,11 +256,12 @@ def _spans(result: Result, i: int, events: list, start: float, end: float):
 
 
 def _has_store(result: Result, picked: np.ndarray) -> bool:
-    """Draw a shared session store: the run says it had one (``result.sessions``), or some
-    request failed because the store did not answer."""
+    """Draw a shared session store: the run says it had one (a ``sessions`` attribute naming a
+    shared store, object or text), or some request failed because the store did not answer."""
     sessions = getattr(result, "sessions", None)
     if sessions is not None:
-        return "shared" in type(sessions).__name__.lower()
+        name = sessions if isinstance(sessions, str) else type(sessions).__name__
+        return "shared" in name.lower()
     return bool(np.any(picked["status"] == Status.STORE_DOWN))
 
 

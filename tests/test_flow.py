@@ -127,7 +127,7 @@ def test_every_kind_of_run_builds_a_view(kind):
                 return min(instances, key=lambda view: view.inflight)
         res = sl.simulate(sl.workloads.poisson(rate=40, duration=30, seed=1), instances=3,
                           service_time=0.05, balancer=FirstIdle(), seed=1)
-    view = sl.widgets.flow(res)
+    view = sl.widgets.flow(res, store=True if kind == "shared store" else None)
     payload = view.data
     rows = in_window(res.requests, payload["t0"], payload["t0"] + payload["duration"])
     assert sorted(payload["index"].tolist()) == rows.tolist()
@@ -163,6 +163,7 @@ def test_statuses_have_one_name_each():
     ({"start": 0.0, "end": float("inf")}, ValueError, "must be finite"),
     ({"speed": 20}, ValueError, "speed must be ≤ 10, got 20"),
     ({"speed": 0.01}, ValueError, "speed must be ≥ 0.05, got 0.01"),
+    ({"store": "redis"}, TypeError, "store must be True, False or None"),
 ])
 def test_bad_windows_and_speeds_are_refused(crash_run, arguments, error, message):
     with pytest.raises(error, match=message):
@@ -187,3 +188,13 @@ def test_a_real_lab_load_is_replayed_like_a_simulation():
     when = next(t for t, i, what in res.events if what == "crash")
     assert crashed and crashed[0][0] + payload["t0"] == pytest.approx(when)
     assert (payload["status"] == res.requests["status"][payload["index"]]).all()
+
+
+def test_the_store_is_drawn_when_the_run_shows_one(crash_run):
+    assert flow_payload(crash_run)["store"] is False
+    assert flow_payload(crash_run, store=True)["store"] is True
+    res = sl.simulate(sl.workloads.sessions(rate=5, duration=60, think_time=1, seed=1),
+                      instances=2, service_time=0.04, seed=1,
+                      sessions=sl.sessions.SharedStore(outages=[(20, 25)]))
+    assert (res.requests["status"] == sl.Status.STORE_DOWN).any()
+    assert flow_payload(res, 15, 30)["store"] is True  # requests failed: the store was down

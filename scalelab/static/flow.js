@@ -17,6 +17,7 @@ const W = 960;                 // logical canvas width (px); drawn scaled to the
 const FLIGHT_S = 0.4;          // real seconds a trip takes on screen, whatever the speed
 const SPEED_MIN = 0.05, SPEED_MAX = 10;
 const READOUT_EVERY_MS = 250;
+const DOT_RADIUS = 3.5;
 
 function array(value, Kind) {
   if (value instanceof DataView) {
@@ -59,7 +60,7 @@ function layout(d) {
             sx: W - 10 - slotsW - 6, sw: slotsW, slots: d.slots[r]};
   });
   const body = n * rowH;
-  const store = d.store ? {x: 190, y: top + body + 14, w: 140, h: 34} : null;
+  const store = d.store ? {x: 170, y: top + body + 14, w: 180, h: 34} : null;
   const height = top + body + (store ? 62 : 10);
   const mid = top + body / 2;
   return {boxes, store, height, client: {x: 10, y: top, w: 80, h: body},
@@ -116,7 +117,8 @@ export default {
       <p class="sl-flow-readout"></p>
       <p class="sl-flow-live sl-flow-sr" role="status" aria-live="polite"></p>
       <p class="sl-flow-legend">
-        <span><i class="sl-dot" style="background:${WONG.sky}"></i>on its way / waiting</span>
+        <span class="sl-flow-pending"><i class="sl-dot" style="background:${WONG.sky}"></i
+          ><b>on its way / waiting</b></span>
         <span><i class="sl-dot" style="background:${WONG.blue}"></i>answered</span>
         <span><i class="sl-sq" style="background:${WONG.vermillion}"></i>failed</span>
         <span><i class="sl-sq" style="background:${WONG.orange}"></i>timed out</span>
@@ -132,6 +134,8 @@ export default {
 
     function setup() {
       $(".sl-flow-summary").textContent = d.summary;
+      $(".sl-flow-pending b").textContent = d.users ? "a colour per user (5 repeat)"
+        : "on its way / waiting";
       scrub.max = String(d.duration);
       canvas.width = Math.round(W * (window.devicePixelRatio || 1));
       canvas.height = Math.round(geo.height * (window.devicePixelRatio || 1));
@@ -167,7 +171,7 @@ export default {
           else { phase[i] = 3; rank[i] = serving[r]++; }
         } else phase[i] = 4;                                        // on its way back
       }
-      if (pos.length < n * 3) pos = new Float32Array(n * 3);
+      if (pos.length < n * 4) pos = new Float32Array(n * 4);
       drawn = 0;
       const b = geo.balancer, c = geo.client;
       for (let i = 0; i < n; i++) {
@@ -177,7 +181,7 @@ export default {
         const box = r === undefined ? null : geo.boxes[r];
         const cy = c.y + 6 + ((d.users ? Math.max(0, d.user[i]) * 37 : i * 53) % (c.h - 12));
         const cx = c.x + c.w;
-        let x, y;
+        let x, y, radius = DOT_RADIUS;
         if (p === 1) {
           const u = (now - (d.arrival[i] - flight)) / half;
           if (u < 1 || !box) { x = lerp(cx, b.x, u); y = lerp(cy, b.y, u); }
@@ -191,11 +195,11 @@ export default {
             x = lerp(b.x, cx, v); y = lerp(b.y + 5, cy, v);
           }
         } else if (p === 2) {
-          [x, y] = queueSpot(box, rank[i], queued[r]);
+          [x, y, radius] = queueSpot(box, rank[i], queued[r]);
         } else {
           [x, y] = slotSpot(box, rank[i]);
         }
-        pos[drawn * 3] = x; pos[drawn * 3 + 1] = y; pos[drawn * 3 + 2] = style(i, p, now);
+        pos.set([x, y, style(i, p, now), radius], drawn * 4);
         drawn++;
       }
       return {queued, serving};
@@ -208,7 +212,8 @@ export default {
       const cols = Math.max(1, Math.floor(box.qw / sp));
       const rows = Math.max(1, Math.floor(usable / sp));
       const row = Math.min(rows - 1, Math.floor(k / cols));
-      return [box.qx + box.qw - (k % cols + 0.5) * sp, box.y + 13 + (row + 0.5) * sp];
+      return [box.qx + box.qw - (k % cols + 0.5) * sp, box.y + 13 + (row + 0.5) * sp,
+              Math.max(0.8, Math.min(DOT_RADIUS, sp * 0.42))];
     }
 
     function slotSpot(box, k) {
@@ -310,16 +315,15 @@ export default {
     function drawDots() {
       const groups = new Map();
       for (let j = 0; j < drawn; j++) {
-        const code = pos[j * 3 + 2];
+        const code = pos[j * 4 + 2];
         if (!groups.has(code)) groups.set(code, []);
         groups.get(code).push(j);
       }
       for (const [code, members] of groups) {
         const shape = (code >> 1) & 3, ring = code & 1;
-        const radius = members.length > 400 ? 2.5 : 3.5;
         ctx.beginPath();
         for (const j of members) {
-          const x = pos[j * 3], y = pos[j * 3 + 1];
+          const x = pos[j * 4], y = pos[j * 4 + 1], radius = pos[j * 4 + 3];
           if (shape === 1) ctx.rect(x - radius, y - radius, 2 * radius, 2 * radius);
           else if (shape === 2) {
             ctx.moveTo(x, y - radius - 1); ctx.lineTo(x + radius + 1, y);
@@ -339,7 +343,7 @@ export default {
     function countInside(box) {
       let n = 0;
       for (let j = 0; j < drawn; j++) {
-        const x = pos[j * 3], y = pos[j * 3 + 1];
+        const x = pos[j * 4], y = pos[j * 4 + 1];
         if (x >= box.x && x <= box.x + box.w && y >= box.y && y <= box.y + box.h) n++;
       }
       return n;
@@ -446,7 +450,7 @@ export default {
     root.flow = {
       get time() { return t; },
       get playing() { return playing; },
-      positions: () => Array.from({length: drawn}, (_, j) => [pos[j * 3], pos[j * 3 + 1]]),
+      positions: () => Array.from({length: drawn}, (_, j) => [pos[j * 4], pos[j * 4 + 1]]),
       dotsIn: (k) => inBox[d.row.get(k)],
       boxes: () => geo.boxes.map((b) => ({k: b.k, x: b.x, y: b.y, w: b.w, h: b.h})),
     };
