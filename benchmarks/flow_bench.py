@@ -5,19 +5,17 @@ many frames per second the view draws in headless Chromium while it plays 2,000 
     python benchmarks/flow_bench.py --only payload  # or: fps
     python benchmarks/flow_bench.py --shot docs/flow.png   # also save a still of the view
 
-Frames: the view's own JavaScript (scalelab/static/flow.js) runs in a page of its own, with
-a stand-in for the widget model that hands it the very payload ``FlowView`` syncs (binary
-buffers as DataViews); the page counts ``requestAnimationFrame`` callbacks and the frames the
-view drew over a few seconds of playing. Chromium is Debian's (``$CHROMIUM`` or
-/usr/bin/chromium), launched as the browser tests launch it. Goals: payload ≤ 50 ms for a
-10M-request result, ≥ 30 frames per second.
+Frames: the view's own JavaScript (scalelab/static/flow.js) runs in a page of its own
+(``FlowView.to_html()``: a stand-in for the widget model hands it the very payload the
+widget syncs, binary buffers as DataViews); the page counts ``requestAnimationFrame``
+callbacks and the frames the view drew over a few seconds of playing. Chromium is Debian's
+(``$CHROMIUM`` or /usr/bin/chromium), launched as the browser tests launch it. Goals: payload
+≤ 50 ms for a 10M-request result, ≥ 30 frames per second.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import statistics
 import sys
@@ -29,46 +27,13 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # benchmark the working tree, not an installed copy
 
 import scalelab as sl  # noqa: E402
-from scalelab.flow import STATIC, FlowView  # noqa: E402
+from scalelab.flow import FlowView  # noqa: E402
 from scalelab.flowdata import flow_payload  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
 SECONDS = 5.0
-
-# The page: loads flow.js as a module and gives it a model with get/set/on/save_changes.
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>{css}</style></head>
-<body style="margin:12px;background:#fff"><div id="out"></div><script type="module">
-const state = {state};
-for (const [key, b64] of Object.entries({buffers})) {{
-  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-  state.payload[key] = new DataView(bytes.buffer);
-}}
-const listeners = {{}};
-const model = {{
-  get: (k) => state[k], set: (k, v) => {{ state[k] = v; }}, save_changes() {{}},
-  on: (name, f) => {{ (listeners[name] = listeners[name] || []).push(f); }},
-}};
-const url = URL.createObjectURL(new Blob([{js}], {{type: "text/javascript"}}));
-const mod = await import(url);
-mod.default.render({{model, el: document.getElementById("out")}});
-window.flowReady = true;
-</script></body></html>"""
-
-
-def standalone_page(view: FlowView) -> str:
-    """An HTML page that shows ``view`` without Jupyter (for timing and stills)."""
-    state = {"payload": {}, "speed": view.speed, "autoplay": False}
-    buffers = {}
-    for key, value in view.payload.items():
-        if isinstance(value, memoryview):
-            buffers[key] = base64.b64encode(value.tobytes()).decode()
-        else:
-            state["payload"][key] = value
-    return PAGE.format(css=(STATIC / "flow.css").read_text(), state=json.dumps(state),
-                       buffers=json.dumps(buffers), js=json.dumps((STATIC / "flow.js").read_text()))
-
 
 def crash_run() -> sl.Result:
     """Four instances behind round robin, the last at 3/4 speed (93 % busy), instance 1
@@ -119,7 +84,7 @@ def bench_fps(shot: str | None) -> None:
             page = browser.new_page(viewport={"width": 1000, "height": 760})
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.set_content(standalone_page(view))
+            page.set_content(view.to_html())
             page.wait_for_function("() => window.flowReady === true")
             for speed in (1.0, 10.0):
                 fps, drawn, dots = measure(page, speed)

@@ -8,6 +8,9 @@ binary buffers. Times in seconds.
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 from pathlib import Path
 
 import anywidget
@@ -49,6 +52,46 @@ class FlowView(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"FlowView({self.summary})"
+
+    def to_html(self, autoplay: bool = False) -> str:
+        """A self-contained HTML page that shows this view without Jupyter (to save a replay
+        for slides, time its frames or take a still): the same JavaScript, a stand-in for the
+        widget model and the same payload."""
+        state = {"payload": {}, "speed": self.speed, "autoplay": bool(autoplay)}
+        buffers = {}
+        for key, value in self.payload.items():
+            if isinstance(value, memoryview):
+                buffers[key] = base64.b64encode(value.tobytes()).decode()
+            else:
+                state["payload"][key] = value
+        return _PAGE.format(title=html.escape(self.summary[:80]),
+                            css=(STATIC / "flow.css").read_text(), state=_script(state),
+                            buffers=_script(buffers), js=_script((STATIC / "flow.js").read_text()))
+
+
+# A page that loads flow.js as a module and hands it a model with get/set/on/save_changes.
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>{css}</style></head><body style="margin:12px;background:#fff"><div id="out"></div>
+<script type="module">
+const state = {state};
+for (const [key, b64] of Object.entries({buffers})) {{
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  state.payload[key] = new DataView(bytes.buffer);
+}}
+const model = {{
+  get: (key) => state[key], set: (key, value) => {{ state[key] = value; }},
+  save_changes() {{}}, on() {{}},
+}};
+const url = URL.createObjectURL(new Blob([{js}], {{type: "text/javascript"}}));
+const view = await import(url);
+view.default.render({{model, el: document.getElementById("out")}});
+window.flowReady = true;
+</script></body></html>"""
+
+
+def _script(value) -> str:
+    """``value`` as JSON that is safe inside a <script> element."""
+    return json.dumps(value).replace("</", "<\\/")
 
 
 def _wire(data: dict) -> dict:

@@ -198,3 +198,13 @@ def test_the_store_is_drawn_when_the_run_shows_one(crash_run):
                       sessions=sl.sessions.SharedStore(outages=[(20, 25)]))
     assert (res.requests["status"] == sl.Status.STORE_DOWN).any()
     assert flow_payload(res, 15, 30)["store"] is True  # requests failed: the store was down
+
+
+def test_the_view_needs_nothing_from_the_network(crash_run):
+    from importlib import resources
+
+    static = resources.files("scalelab") / "static"
+    assert (static / "flow.js").is_file() and (static / "flow.css").is_file()
+    page = FlowView(crash_run, 65.0, 75.0).to_html()
+    assert "http://" not in page and "https://" not in page and "//cdn" not in page
+    assert "export default" in page and ".scalelab-flow" in page

@@ -137,3 +137,44 @@ def test_the_flow_view_plays_pauses_steps_and_shows_what_the_records_imply(
 
     assert (seen > 0).sum() >= 2, f"the times checked should find requests at 2+ instances: {seen}"
     assert page.console_errors == [], json.dumps(page.console_errors, indent=1)
+
+
+@pytest.fixture(scope="module")
+def saved_view():
+    """The view as a page of its own (``FlowView.to_html``), autoplaying."""
+    from scalelab.flow import FlowView
+
+    return FlowView(run_of_the_notebook(), start=15, end=35).to_html(autoplay=True)
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_it_autoplays_once_on_screen_unless_reduced_motion_is_asked(browser, saved_view,
+                                                                    motion):
+    context = browser.new_context(viewport={"width": 1000, "height": 700}, reduced_motion=motion)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        # pushed below the fold: nothing plays until it is scrolled into view
+        page.set_content(saved_view.replace('<div id="out">',
+                                            '<div style="height:1500px"></div><div id="out">'))
+        page.wait_for_function("() => window.flowReady === true")
+        page.wait_for_timeout(600)
+        root = page.locator(".scalelab-flow")
+        assert root.get_attribute("data-playing") == "false"
+        root.scroll_into_view_if_needed()
+        page.wait_for_timeout(1200)
+        if motion == "reduce":
+            assert root.get_attribute("data-playing") == "false"
+            assert float(root.get_attribute("data-time")) == 0.0
+        else:
+            assert root.get_attribute("data-playing") == "true"
+            assert float(root.get_attribute("data-time")) > 0.3
+        root.press(" ")  # the keyboard toggles playing
+        assert root.get_attribute("data-playing") == ("true" if motion == "reduce" else "false")
+        speed = float(root.get_attribute("data-speed"))
+        root.press("+")
+        assert float(root.get_attribute("data-speed")) == pytest.approx(speed * 1.5)
+        assert errors == []
+    finally:
+        context.close()

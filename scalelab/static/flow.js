@@ -255,6 +255,7 @@ export default {
       root.dataset.inInstance = JSON.stringify(inBox);
       root.dataset.playing = String(playing);
       scrub.value = String(t);
+      scrub.setAttribute("aria-valuetext", `${(d.t0 + t).toFixed(2)} s`);
       return {queued, serving};
     }
 
@@ -457,7 +458,21 @@ export default {
 
     setup();
     setSpeed(speed);
-    setPlaying(model.get("autoplay") && !reduced);
-    return () => { playing = false; if (raf !== null) cancelAnimationFrame(raf); };
+    setPlaying(false);
+    // Autoplay once the view is first on screen, unless the reader asked for less motion.
+    let watcher = null;
+    if (model.get("autoplay") && !reduced) {
+      if ("IntersectionObserver" in window) {
+        watcher = new IntersectionObserver((entries) => {
+          if (entries.some((e) => e.isIntersecting)) { watcher.disconnect(); setPlaying(true); }
+        }, {threshold: 0.3});
+        watcher.observe(root);
+      } else setPlaying(true);
+    }
+    return () => {
+      playing = false;
+      if (raf !== null) cancelAnimationFrame(raf);
+      if (watcher) watcher.disconnect();
+    };
   },
 };
