@@ -7,8 +7,9 @@ start (``t0``, absolute).
 
 A request belongs to the window ``[start, end)`` when it arrives inside it, or arrived before
 it and is still queued or in service at ``start``. Without ``start`` and ``end`` the window
-holds at most :data:`CAP` requests around the run's most interesting moment: the first crash,
-hang, mark-down or launch, else the first error, else the longest wait.
+holds at most :data:`CAP` requests and starts a little before the run's most interesting
+moment: the first crash, hang, mark-down or launch, else the first error, else the longest
+wait (a small run with none of these is replayed whole).
 
 >>> import scalelab as sl
 >>> res = sl.simulate(sl.workloads.poisson(rate=50, duration=60, seed=1), instances=3,
@@ -30,6 +31,7 @@ from .result import Result, Status
 
 CAP = 2000          # requests in a default window
 LEAD = 0.25         # share of the default window that comes before the moment it is chosen for
+LEAD_SECONDS = 5.0  # and at most this long before it (s), so the moment comes soon
 SAMPLE = 200_000    # records looked at when searching a big run for its first error or worst wait
 FOCUS_EVENTS = ("crash", "hang", "marked down", "launch", "drain", "slow", "cancelled")
 
@@ -134,38 +136,40 @@ def _default_window(result: Result, cap: int):
     records = result.requests
     arrivals = records["arrival"]
     n = len(records)
-    if n <= cap:
+    focus, striking = _focus(result)
+    if n <= cap and not striking:
         start, end = float(min(0.0, arrivals[0])), _run_end(result)
         return start, end, _rows_in(records, start, end)
-    focus = _focus_time(result)
-    lo = max(0, bisect.bisect_left(arrivals, focus) - int(cap * LEAD))
+    at = bisect.bisect_left(arrivals, focus)
+    lo = max(0, at - int(cap * LEAD), bisect.bisect_left(arrivals, focus - LEAD_SECONDS))
     while True:
-        carried = _carried(records, lo, float(arrivals[lo]))
+        start = float(arrivals[lo])
+        lo = bisect.bisect_left(arrivals, start)  # every request arriving at that instant
+        carried = _carried(records, lo, start)
         if len(carried) <= cap // 2 or lo == 0:
             break
         lo //= 2  # a backlog this long fills the window: look where it was shorter
-    room = max(1, cap - len(carried))
-    hi = min(n, lo + room)
-    start = float(arrivals[lo])
+    hi = min(n, lo + max(1, cap - len(carried)))
     end = float(arrivals[hi]) if hi < n else _run_end(result)
-    if hi < n and end == start:  # many arrivals at one instant: take them all
+    if end == start:  # more than the cap arrive at one instant: take them all
         end = math.nextafter(start, math.inf)
     return start, end, np.concatenate([carried, np.arange(lo, bisect.bisect_left(arrivals, end))])
 
 
-def _focus_time(result: Result) -> float:
-    """The first crash, hang, mark-down, launch…; else the first error; else the worst wait
-    (in a sample of at most :data:`SAMPLE` records for big runs)."""
+def _focus(result: Result) -> tuple[float, bool]:
+    """Where to look, and whether something stands out there: the first crash, hang,
+    mark-down, launch…; else the first error; else (nothing striking) the worst wait, in a
+    sample of at most :data:`SAMPLE` records for big runs."""
     for kind in FOCUS_EVENTS:
         times = [t for t, _, what in result.events if what == kind]
         if times:
-            return float(min(times))
+            return float(min(times)), True
     records = result.requests
     sample = records[::max(1, math.ceil(len(records) / SAMPLE))]
     errors = np.flatnonzero(sample["status"] != Status.OK)
     if len(errors):
-        return float(sample["arrival"][errors[0]])
-    return float(sample["arrival"][np.argmax(sample["start"] - sample["arrival"])])
+        return float(sample["arrival"][errors[0]]), True
+    return float(sample["arrival"][np.argmax(sample["start"] - sample["arrival"])]), False
 
 
 def _payload(result: Result, rows: np.ndarray, start: float, end: float) -> dict:
