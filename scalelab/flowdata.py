@@ -36,7 +36,7 @@ SAMPLE = 200_000    # records looked at when searching a big run for its first e
 FOCUS_EVENTS = ("crash", "hang", "marked down", "launch", "drain", "slow", "cancelled")
 
 # What an instance's process is doing; the view labels each box with it.
-STATES = ("running", "booting", "crashed", "hung", "draining", "slowed", "not running")
+STATES = ("healthy", "booting", "crashed", "hung", "draining", "slowed", "not running")
 RUNNING, BOOTING, CRASHED, HUNG, DRAINING, SLOWED, ABSENT = range(len(STATES))
 _PRECEDENCE = (ABSENT, CRASHED, HUNG, BOOTING, DRAINING, SLOWED)  # first that holds wins
 # What happened to a request, by Status code, in the words the view shows.

@@ -83,7 +83,7 @@ def test_instance_states_follow_the_crash_and_the_health_check(crash_run):
     assert crashed + 2 * check.interval <= down <= crashed + 3 * check.interval
     spans = list(zip(*payload["intervals"].values()))
     of_1 = [(lo + 60, hi + 60, STATES[s], d) for i, lo, hi, s, d in spans if i == 1]
-    assert of_1 == [pytest.approx((60.0, crashed, "running", False)),
+    assert of_1 == [pytest.approx((60.0, crashed, "healthy", False)),
                     pytest.approx((crashed, down, "crashed", False)),
                     pytest.approx((down, 90.0, "crashed", True))]
     assert all(s == RUNNING and not d for i, _, _, s, d in spans if i != 1)

@@ -78,6 +78,7 @@ function stateAt(d, k, t) {
 function boxLabel(d, k, state, down, queued, serving) {
   let what = d.states[state];
   if (state === CRASHED && !down) what += " · balancer still sends to it";
+  else if (state === RUNNING && down) what = "marked down";
   else if (down) what += " · marked down";
   return `instance ${k} · ${what} · ${queued} queued, ${serving} in service`;
 }
