@@ -30,6 +30,7 @@ from . import _validate
 from .result import Result, Status
 
 CAP = 2000          # requests in a default window
+MOST = 50_000       # requests in any window: more would swamp the browser
 LEAD = 0.25         # share of the default window that comes before the moment it is chosen for
 LEAD_SECONDS = 5.0  # and at most this long before it (s), so the moment comes soon
 SAMPLE = 200_000    # records looked at when searching a big run for its first error or worst wait
@@ -88,6 +89,9 @@ def flow_payload(result: Result, start: float | None = None, end: float | None =
             raise ValueError(f"no request arrives in the window [{start:g}, {end:g}) s or is "
                              f"in the system at its start; requests arrive from "
                              f"{records['arrival'][0]:g} s to {records['arrival'][-1]:g} s")
+        if len(rows) > MOST:
+            raise ValueError(f"the window [{start:g}, {end:g}) s holds {len(rows):,} requests; "
+                             f"at most {MOST:,} can be replayed: choose a shorter window")
     payload = _payload(result, rows, start, end)
     if store is not None:
         payload["store"] = bool(store)

@@ -170,6 +170,14 @@ def test_bad_windows_and_speeds_are_refused(crash_run, arguments, error, message
         sl.widgets.flow(crash_run, **arguments)
 
 
+def test_a_window_too_big_to_replay_is_refused():
+    res = sl.simulate(sl.workloads.poisson(rate=1000, duration=60, seed=1), instances=50,
+                      service_time=0.04, seed=1)
+    with pytest.raises(ValueError, match=r"holds 60,\d{3} requests; at most 50,000"):
+        flow_payload(res, 0, 60)
+    assert flow_payload(res, 0, 30)["count"] <= 50_000
+
+
 def test_only_a_result_can_be_replayed():
     with pytest.raises(TypeError, match="result must be a scalelab Result .* got ndarray"):
         sl.widgets.flow(np.zeros(3))
