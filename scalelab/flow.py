@@ -19,6 +19,7 @@ import traitlets
 
 from . import _validate
 from .flowdata import flow_payload
+from .plots.style import WONG
 from .result import Result
 
 STATIC = Path(__file__).parent / "static"
@@ -98,6 +99,7 @@ def _wire(data: dict) -> dict:
     """``data`` ready to sync: the per-request arrays as little-endian binary buffers, the
     rest as JSON."""
     wire = {key: value for key, value in data.items() if key not in _BINARY and key != "index"}
+    wire["palette"] = WONG  # the course's colour-blind-safe palette
     for key, dtype in _BINARY.items():
         wire[key] = memoryview(np.ascontiguousarray(data[key], dtype=dtype)).cast("B")
     return wire

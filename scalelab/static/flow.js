@@ -7,9 +7,11 @@
 // from its arrival to its end. Its trip from the client is drawn *before* its arrival and
 // its way back *after* its end, so the picture at any time matches the records.
 
-const WONG = {black: "#000000", orange: "#E69F00", sky: "#56B4E9", green: "#009E73",
-              yellow: "#F0E442", blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7"};
-const USER_COLOURS = [WONG.sky, WONG.green, WONG.yellow, WONG.purple, "#7f7f7f"];
+// The Wong palette, safe for colour-blind readers; the payload brings the course's own copy
+// (scalelab/plots/style.py), these are the same values for a page without one.
+let WONG = {black: "#000000", orange: "#E69F00", sky: "#56B4E9", green: "#009E73",
+            yellow: "#F0E442", blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7"};
+let USER_COLOURS = [];
 const OK = 0, TIMEOUT = 4, STORE_DOWN = 5;
 const STATE_FILL = ["#ffffff", "#e6e6e6", "#4d4d4d", "#fbf6c4", "#dcecf7", "#fbe7c6", "#ffffff"];
 const RUNNING = 0, CRASHED = 2, ABSENT = 6;
@@ -28,6 +30,8 @@ function array(value, Kind) {
 }
 
 function decode(p) {
+  WONG = {...WONG, ...(p.palette || {})};
+  USER_COLOURS = [WONG.sky, WONG.green, WONG.yellow, WONG.purple, "#7f7f7f"];
   const d = {
     t0: p.t0, duration: p.duration, count: p.count, summary: p.summary,
     arrival: array(p.arrival, Float64Array), start: array(p.start, Float64Array),
