@@ -2,7 +2,8 @@
 plotly ``FigureWidget`` that is built once and updated in place.
 
 Each explorer returns an ``Explorer`` (an ipywidgets ``VBox``) whose ``controls`` and
-``figure`` tests can drive without a browser.
+``figure`` tests can drive without a browser. ``flow(result)`` is the animated view of a run's
+requests (``scalelab.flow``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,21 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 from . import plots, scenarios
+
+
+def flow(result, start: float | None = None, end: float | None = None, speed: float = 1.0,
+         store: bool | None = None):
+    """Watch ``result``'s requests move: clients → balancer → an instance's queue → service →
+    back, one dot per request, between ``start`` and ``end`` seconds (default: at most 2,000
+    requests around the run's first crash, mark-down or launch, else its first error or
+    longest wait), at ``speed`` × real time (0.05 to 10). ``store=True`` draws the shared
+    session store (by default only when the run shows one).
+
+    >>> view = sl.widgets.flow(res)                                   # doctest: +SKIP
+    """
+    from .flow import FlowView
+
+    return FlowView(result, start=start, end=end, speed=speed, store=store)
 
 
 class Explorer(W.VBox):
