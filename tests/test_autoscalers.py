@@ -385,7 +385,7 @@ def test_bad_settings_name_the_parameter_and_what_is_allowed(make, message):
 
 def test_explorer_slider_updates_the_figure_to_what_scenarios_computes():
     explorer = sl.widgets.autoscaling_explorer()
-    before = np.array(explorer.figure.data[2].y, dtype=float)
+    before = np.array(explorer.figure.data[3].y, dtype=float)
     explorer.controls["duration"].value = 60
     series = scenarios.autoscaling_explorer(duration=60)
     for trace, data in zip(explorer.figure.data, plots.autoscaling_traces(series)):

@@ -38,7 +38,8 @@ def autoscaling_series(result, bin: float = 60.0, slo: float = AUTOSCALING_SLO) 
     ``p95`` (s, of the answered requests that arrived in the bin), ``errors`` (requests that
     arrived in the bin and failed or timed out, per second). Events: ``scale_out_times`` and
     ``scale_in_times`` (s). Totals: ``instance_hours`` (what you pay for), ``slow`` (fraction
-    of requests slower than ``slo`` seconds or not answered), ``p95_all`` (s), ``scale_events``.
+    of requests slower than ``slo`` seconds or not answered), ``failed`` (requests that timed
+    out or failed), ``p95_all`` (s, of the answered requests), ``scale_events``.
     """
     bin = _validate.positive("bin", bin)
     slo = _validate.positive("slo", slo)
@@ -67,6 +68,7 @@ def autoscaling_series(result, bin: float = 60.0, slo: float = AUTOSCALING_SLO) 
         "instance_hours": summary["instance_seconds"] / 3600,
         "slow": float(slow.mean()) if len(slow) else 0.0,
         "p95_all": summary["p95"],
+        "failed": int(summary["errors"]),
         "scale_events": len(out_times) + len(in_times),
         "requests": summary["requests"],
         "slo": slo,
