@@ -67,7 +67,7 @@ q2 = Number(
     mistakes=[
         (780, ("That is when the rule fires and launches the instance. It still has to boot "
               "before it can take a request.")),
-        (690, ("That counts the warm-up but not the window: the rule acts only after the "
+        (690, ("That counts the boot but not the window: the rule acts only after the "
               "utilization has been above 70 % for the whole `duration`.")),
         (1170, ("The cooldown only delays the *next* action; the first one is not held back "
                "by it.")),
@@ -77,9 +77,9 @@ q2 = Number(
         "Two things stand between the spike and the new instance taking traffic.",
         ("The rule needs `duration` seconds of readings above 70 %; then the instance boots "
         "for `boot_time` seconds."),
-        "600 s + the window + the warm-up.",
+        "600 s + the window + the boot.",
     ],
-    solution="q2_first_request_at = 600 + 180 + 90  # the spike + the window + the warm-up",
+    solution="q2_first_request_at = 600 + 180 + 90  # the spike + the window + the boot",
     explanation="600 + 180 + 90 = 870 s: the rule fires at 780 s, after 180 s of breaching "
                 "readings, and the instance answers its first request once it has booted. "
                 "For 4½ minutes the two old instances carried three times their traffic. "
