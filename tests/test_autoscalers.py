@@ -409,3 +409,26 @@ def test_constructors_only_store_their_settings_and_repr_round_trips(policy):
     assert set(vars(policy)) == set(inspect.signature(type(policy)).parameters)
     again = eval(repr(policy), {**vars(sl.autoscalers), "inf": math.inf})
     assert vars(again) == vars(policy)
+
+
+# -- lesson 05: CloudWatch's alarm timeline and stale metrics --------------------------------------
+
+
+def test_a_cloudwatch_alarm_needs_whole_periods_and_waits_for_late_data():
+    # a jump on a period boundary: five breaching 1-minute datapoints end 300 s later
+    assert scenarios.cloudwatch_alarm(600, 0.5, 1.0, delay=0)["fires_after"] == 300
+    assert scenarios.cloudwatch_alarm(600, 0.5, 1.0, delay=60)["fires_after"] == 360
+    # 40 % → 90 % at 120 s of a 5-minute period averages exactly 70 %: not above, so the
+    # alarm waits for the next period, which ends at 600 s
+    one = scenarios.cloudwatch_alarm(120, 0.4, 0.9, period=300, datapoints=1,
+                                     evaluation_periods=1, delay=0)
+    assert one["fires_at"] == 600
+    assert scenarios.cloudwatch_alarm(600, 0.5, 1.0, datapoints=3, delay=0)["fires_after"] == 180
+    with pytest.raises(ValueError, match="after must be above threshold"):
+        scenarios.cloudwatch_alarm(600, 0.5, 0.6)
+
+
+def test_stale_metrics_delay_the_hpa_by_the_pipeline():
+    rows = scenarios.hpa_reaction(metrics_delay=30, pod_start=60, node_start=180)
+    fresh, late, node = (row["first_answer"] for row in rows)
+    assert fresh >= 60 and late >= fresh + 30 - 15 and node >= late + 180 - 15
