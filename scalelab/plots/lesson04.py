@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LAYOUT, MS, SERIES_COLOURS, WONG, log_ticks
+from .style import LAYOUT, MS, SERIES_COLOURS, WONG
 
 # -- lesson 04: statelessness ---------------------------------------------------------------------
 
@@ -95,6 +95,7 @@ def sticky_cost(cost: dict) -> go.Figure:
                                           "title": {"text": "instance "}},
                       title="Sticky sessions pin heavy users: some instances run hot, "
                             "others idle", **LAYOUT)
+    fig.update_layout(margin={"t": 90})   # room for the title above the panel titles
     return fig
 
 
@@ -139,16 +140,13 @@ def stateless_explorer_traces(data: dict) -> list[dict]:
     crashed = data["crash"]
     at = np.array([data["crash_at"]] * 2) if crashed else np.array([])
 
-    def line(values, log=False):
-        """A vertical line at the crash spanning ``values`` (from 0, or from its lowest on a
-        log axis)."""
+    def line(values):
+        """A vertical line at the crash from 0 to the top of ``values``."""
         if not crashed:
             return np.array([])
         finite = values[np.isfinite(values)]
-        finite = finite[finite > 0]
         top = float(finite.max()) * 1.05 if len(finite) else 1.0
-        bottom = float(finite.min()) * 0.95 if log and len(finite) else 0.0
-        return np.array([bottom, max(top, 1.0)])
+        return np.array([0.0, max(top, 1.0)])
 
     requests = np.asarray(data["requests"], dtype=float)
     names = np.array(data["names"])
@@ -156,7 +154,7 @@ def stateless_explorer_traces(data: dict) -> list[dict]:
         {"x": time, "y": lost},
         {"x": at, "y": line(lost)},
         {"x": time, "y": p95},
-        {"x": at, "y": line(p95, log=True)},
+        {"x": at, "y": line(p95)},
         {"x": names, "y": requests},
         {"x": names, "y": np.full(len(names), requests.mean())},
     ]
@@ -186,10 +184,10 @@ def stateless_explorer(data: dict) -> go.Figure:
     fig.update_xaxes(title_text="time (s)", row=1, col=2)
     fig.update_xaxes(title_text="instance", row=1, col=3)
     fig.update_yaxes(title_text="sessions lost", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="ms (log scale)", type="log", **log_ticks(1, 100_000),
-                     row=1, col=2)
+    fig.update_yaxes(title_text="ms", rangemode="tozero", row=1, col=2)
     fig.update_yaxes(title_text="requests", rangemode="tozero", row=1, col=3)
     fig.update_layout(height=400, legend={"orientation": "h", "y": -0.25},
                       title="Where the session lives decides who is logged out, and how even "
                             "the load is", **LAYOUT)
+    fig.update_layout(margin={"t": 90})   # room for the title above the panel titles
     return fig

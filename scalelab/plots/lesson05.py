@@ -91,6 +91,7 @@ def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "")
     fig.update_xaxes(title_text=f"time ({unit_name})", row=4, col=1)
     fig.update_layout(height=740, title=title or _SCALING_TAKEAWAY,
                       legend={"orientation": "h", "y": -0.12}, **SCALING_LAYOUT)
+    fig.update_layout(margin={"t": 80})   # room for the title above the first row's title
     return fig
 
 
