@@ -180,8 +180,8 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
                          duration: float = 300.0, cooldown: float = 300.0,
                          boot_time: float = 60.0, min_instances: int = 1,
                          max_instances: int = 10, seed: int = 0) -> Explorer:
-    """The course text's rule on a day squeezed into one hour: move the thresholds, the
-    window ("for how long"), the cooldown, the warm-up and the bounds, and watch traffic,
+    """The threshold rule on a day squeezed into one hour: move the thresholds, the window
+    ("for how long"), the cooldown, the boot time and the bounds, and watch traffic, timeouts,
     instances, utilization, p95 latency and cost (``scenarios.autoscaling_explorer``)."""
 
     controls = {
@@ -191,7 +191,7 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
                                  "scale in below", ".0%"),
         "duration": _slider(W.IntSlider, duration, 0, 600, 15, "for (s)"),
         "cooldown": _slider(W.IntSlider, cooldown, 0, 600, 30, "cooldown (s)"),
-        "boot_time": _slider(W.IntSlider, boot_time, 0, 300, 15, "warm-up (s)"),
+        "boot_time": _slider(W.IntSlider, boot_time, 0, 300, 15, "boot (s)"),
         "min_instances": _slider(W.IntSlider, min_instances, 1, 6, 1, "min instances"),
         "max_instances": _slider(W.IntSlider, max_instances, 2, 15, 1, "max instances"),
     }
@@ -206,8 +206,9 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
 
 def _autoscaling_readout(s: dict, asked: dict) -> str:
     lines = [(f"Cost {s['instance_hours']:.2f} instance-hours; {s['slow']:.1%} of "
-              f"{s['requests']:,} requests missed the SLO ({s['slo']:g} s); p95 over the hour "
-              f"{s['p95_all']:.1f} s; {s['scale_events']} scaling actions.")]
+              f"{s['requests']:,} requests missed the SLO ({s['slo']:g} s), {s['failed']:,} of "
+              f"them timed out; p95 of the answered ones {s['p95_all']:.1f} s; "
+              f"{s['scale_events']} scaling actions.")]
     if s["scale_in_below"] < asked["scale_in_below"] - 1e-9:
         lines.append(f"The scale-in threshold must be below the scale-out one: using "
                      f"{s['scale_in_below']:.0%}.")
