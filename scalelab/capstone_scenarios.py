@@ -112,12 +112,14 @@ def _spike_shape(t, start):
     return np.minimum(rise, fall) * (x >= 0)
 
 
-def request_rate(t, spike_at: float = FORECAST_SPIKE_AT,
+def request_rate(t, spike_at: float | None = FORECAST_SPIKE_AT,
                  spike_factor: float = FORECAST_SPIKE_FACTOR) -> np.ndarray:
     """The forecast in requests/s at ``t`` s: the daily cycle plus the launch spike, whose top
-    is ``spike_factor`` × the normal peak."""
+    is ``spike_factor`` × the normal peak (``spike_at=None``: a day without a launch)."""
     t = np.asarray(t, dtype=float)
     daily = MEAN_RATE * (1 - AMPLITUDE * np.cos(2 * np.pi * t / DAY))
+    if spike_at is None:
+        return daily
     return daily + (spike_factor * NORMAL_PEAK - daily) * _spike_shape(t, spike_at)
 
 

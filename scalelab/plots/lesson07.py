@@ -33,7 +33,7 @@ def forecast() -> go.Figure:
     fig.add_vrect(x0=float(_hours(low)), x1=float(_hours(high)), fillcolor=WONG["orange"],
                   opacity=0.15, line_width=0, annotation_text="the spike may start here",
                   annotation_position="top left")
-    fig.add_scatter(x=_hours(t), y=cs.request_rate(t, spike_factor=1.0), name="a normal day",
+    fig.add_scatter(x=_hours(t), y=cs.request_rate(t, spike_at=None), name="a normal day",
                     line={"color": WONG["sky"], "dash": "dot"})
     fig.add_scatter(x=_hours(t), y=cs.request_rate(t), name="launch day (forecast)",
                     line={"color": WONG["blue"]})
