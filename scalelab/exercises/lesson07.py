@@ -15,8 +15,9 @@ from __future__ import annotations
 import traceback
 
 from .. import capstone
+from .code import Code
 from .outcomes import Correct, Error, Incorrect, Outcome
-from .problem import Exercise, Number, register
+from .problem import Choice, Number, register
 
 FORECAST_REQUESTS = 77_987  # requests on the forecast day (the lesson prints this count)
 
@@ -43,7 +44,7 @@ q1 = Number(
 )
 
 
-class DesignExercise(Exercise):
+class DesignExercise(Code):
     """A launch-day design: ``check`` runs the practice scenarios, ``grade`` the held-out ones
     drawn from the instructor's seed. It passes when every scenario meets the SLO within
     budget; the message lists each failed scenario's mechanism and lesson."""
@@ -53,8 +54,17 @@ class DesignExercise(Exercise):
     held_out = True  # the grader passes the instructor's seed to grade()
     _seed: int | None = None
 
+    def __init__(self, **common):
+        super().__init__(checks=(), instructor_checks=(), **common)
+
+    def describe(self) -> str:
+        return ("A `sl.capstone.Design`, run on the 7 practice scenarios: passes when every one "
+                "meets the SLO within the money budget; the feedback names each failure's "
+                "mechanism and lesson. Grading runs 7 held-out scenarios of the same families "
+                "drawn from the instructor's seed (`--held-out-seed`)")
+
     def grade(self, answer, held_out_seed: int | None = None) -> Outcome:
-        if held_out_seed is None:
+        if held_out_seed is None and answer is not ...:
             return self._stamp(Error(
                 "No held-out seed: the capstone is graded on scenarios drawn from the "
                 "instructor's seed (`python -m scalelab grade … --held-out-seed N`, the number "
@@ -116,6 +126,28 @@ q2 = DesignExercise(
                 "spike. PeakEWMA routes around the slow instance, the health check and one "
                 "retry hide a crash, and the replicated store turns a minute of store outage "
                 "into five seconds. About $25–33 a day.",
+)
+
+q3 = Choice(
+    title="The signal a slow machine shows",
+    prompt="One instance turns five times slower but keeps passing its health checks. On the "
+           "golden-signals dashboard, **which signal shows it first?** Put the letter in "
+           "`q3_choice`.",
+    answer="q3_choice",
+    options={"a": "Traffic: fewer requests arrive.",
+             "b": "Errors: the health check fails its requests.",
+             "c": "Latency: the tail (p99) rises, because the requests routed to that machine "
+                  "wait, while the median hardly moves.",
+             "d": "Saturation: the cluster's average utilization doubles."},
+    correct="c",
+    feedback={"a": "Users send as many requests as before; nothing turned them away.",
+              "b": "It passes its health checks and answers every request — slowly.",
+              "d": "One slow machine of several moves the average only a little; look at "
+                   "what the requests routed to it experience."},
+    hints=["Which requests does a slow machine hurt, and how many of them are there?"],
+    solution='q3_choice = "c"',
+    explanation="Only the requests that land on the slow machine suffer, so the tail of the "
+                "latency rises long before any average does.",
 )
 
 register(globals(), "lesson07", "07-capstone.ipynb", "Launch day")
