@@ -144,7 +144,9 @@ q3 = Choice(
               "b": "It passes its health checks and answers every request — slowly.",
               "d": "One slow machine of several moves the average only a little; look at "
                    "what the requests routed to it experience."},
-    hints=["Which requests does a slow machine hurt, and how many of them are there?"],
+    hints=["Which requests does a slow machine hurt, and how many of them are there?",
+           "A few requests out of many, each much slower: that moves a high percentile, not "
+           "an average or a count."],
     solution='q3_choice = "c"',
     explanation="Only the requests that land on the slow machine suffer, so the tail of the "
                 "latency rises long before any average does.",
