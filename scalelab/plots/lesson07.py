@@ -54,7 +54,7 @@ def golden_signals(result, bad, scenario: str = "", verdict: str = "",
     x = _hours(series["time"] + 30)
     edges = np.arange(len(series["time"]) + 1) * 60.0
     spent = np.histogram(result.requests["arrival"][bad], edges)[0]
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         specs=[[{}], [{}], [{}], [{"secondary_y": True}]],
                         subplot_titles=("Latency", "Traffic", "Errors (against the budget)",
                                         "Saturation"))
@@ -80,8 +80,8 @@ def golden_signals(result, bad, scenario: str = "", verdict: str = "",
                      col=1)
     fig.update_yaxes(title_text="instances", rangemode="tozero", nticks=4, row=4, col=1,
                      secondary_y=True)
-    fig.update_xaxes(**_HOUR_TICKS)
-    fig.update_xaxes(title_text="time of day (hours)", row=4, col=1)
+    fig.update_xaxes(**_HOUR_TICKS, title_text="time of day (hours)",
+                     title_font={"size": 10}, title_standoff=2)
     title = f"Golden signals · {scenario}" + (f": {verdict[:90]}" if verdict else "")
     fig.update_layout(**LAYOUT, height=720, title=title, legend={"orientation": "h", "y": -0.08})
     return fig
