@@ -306,3 +306,47 @@ def test_expected_answers_follow_the_probe_schedule():
     assert ex.q1.expected == pytest.approx(16 - 10.5)   # probes at 12, 14, 16 s
     # 300 requests/s over 5 instances; crash just after a probe, probes every 1 s, 3 failures
     assert ex.q2.expected == pytest.approx(300 * 3 / 5)
+
+
+# -- the lesson in a browser ----------------------------------------------------------------
+
+EXPLORER_ERRORS = """
+() => {
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const data = plot.data || [];
+    if (!data.find(t => t.name === 'healthy instances')) continue;
+    const errors = data.find(t => t.name === 'failed requests per second');
+    if (errors) return Array.from(errors.y);
+  }
+  return null;
+}
+"""
+SAME = """([script, want]) => {
+    const got = eval(script)();
+    return got && got.length === want.length
+        && got.every((v, i) => Math.abs(v - want[i]) < 1e-6 * Math.max(1, Math.abs(want[i])));
+}"""
+
+
+def _errors_per_s(run) -> list:
+    return [float(v) for v in plots.failure_explorer_traces(run)[0]["y"]]
+
+
+@pytest.mark.browser
+def test_failure_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page,
+                                                                             jupyter_server):
+    from browser import error_outputs, run_and_reveal
+    from playwright.sync_api import expect
+
+    dropdown = run_and_reveal(page, jupyter_server, LESSON,
+                              page.locator(".jp-OutputArea .widget-dropdown select").first)
+    start = _errors_per_s(scenarios.failure_explorer())
+    page.wait_for_function(SAME, arg=[EXPLORER_ERRORS, start], timeout=90_000)
+
+    dropdown.select_option(label="hang")
+
+    want = _errors_per_s(scenarios.failure_explorer("hang"))
+    page.wait_for_function(SAME, arg=[EXPLORER_ERRORS, want], timeout=30_000)
+    assert start != want
+    expect(page.get_by_text("Instance 0 failed (hang)")).to_be_visible()
+    assert error_outputs(page) == []
