@@ -40,6 +40,14 @@ def _p99_title(policies: dict) -> str:
             f"({_duration(p99[worst])})")
 
 
+def ms_log_axis(low: float, high: float) -> dict:
+    """``style.log_axis`` for milliseconds, its ticks written out in full (100,000, not
+    1e+05)."""
+    axis = log_axis(low, high)
+    axis["ticktext"] = [f"{t:,.0f}" if t >= 1 else f"{t:g}" for t in axis["tickvals"]]
+    return axis
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds * MS:,.0f} ms" if seconds < 1 else f"{seconds:,.1f} s"
 
@@ -72,14 +80,15 @@ def policy_race(race: dict) -> go.Figure:
                              marker={"color": WONG["black"], "symbol": "diamond", "size": 12,
                                      "line": {"color": "white", "width": 1}}), row=1, col=2)
     finite = [v for v in values if np.isfinite(v) and v > 0] or [1.0]
-    fig.update_yaxes(title_text="latency (ms)", **log_axis(min(finite), max(finite)),
+    fig.update_yaxes(title_text="latency (ms)", **ms_log_axis(min(finite), max(finite)),
                      row=1, col=1)
     fig.update_xaxes(title_text="statistic", row=1, col=1)
     fig.update_xaxes(title_text="instance", row=1, col=2)
     fig.update_yaxes(title_text="fraction of requests", tickformat=".0%", rangemode="tozero",
                      row=1, col=2)
     fig.update_layout(title=_p99_title(race["policies"]), height=440, barmode="group",
-                      bargap=0.2, legend={"orientation": "h", "y": -0.25}, **LAYOUT)
+                      scattermode="group", bargap=0.2, legend={"orientation": "h", "y": -0.25},
+                      **LAYOUT)
     return fig
 
 
@@ -199,7 +208,7 @@ def balancer_explorer(run: dict) -> go.Figure:
     for ((row, col), kind, style), data in zip(styles, balancer_explorer_traces(run)):
         fig.add_trace(kind(x=data["x"], y=data["y"], **style), row=row, col=col)
     fig.update_xaxes(title_text="time (s)", row=1, col=1)
-    fig.update_yaxes(title_text="latency (ms)", **log_axis(*EXPLORER_LATENCY_RANGE_MS),
+    fig.update_yaxes(title_text="latency (ms)", **ms_log_axis(*EXPLORER_LATENCY_RANGE_MS),
                      row=1, col=1)
     fig.update_xaxes(title_text="instance", row=1, col=2)
     fig.update_yaxes(title_text="fraction of requests", tickformat=".0%",

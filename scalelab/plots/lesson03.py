@@ -7,8 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .lesson02 import _POLICY_COLOURS, _lb_held
-from .style import LAYOUT, MS, SERIES_COLOURS, WONG, log_axis
+from .lesson02 import _POLICY_COLOURS, _lb_held, ms_log_axis
+from .style import LAYOUT, MS, SERIES_COLOURS, WONG
 
 __all__ = ["FAILURE_EXPLORER_LATENCY_RANGE_MS", "failure_explorer", "failure_explorer_ranges",
            "failure_explorer_shapes", "failure_explorer_title", "failure_explorer_traces",
@@ -109,8 +109,8 @@ def failure_explorer_title(run: dict) -> str:
     when the balancer took it out."""
     o = run["settings"]
     share = run["failed_during"] / max(1, run["sent_during"])
-    out = (f"out of rotation {run['detection']:g} s after" if np.isfinite(run["detection"])
-           else "never taken out of rotation")
+    out = (f"out of rotation {run['detection']:g} s after it failed"
+           if np.isfinite(run["detection"]) else "never taken out of rotation")
     return (f"{o['kind'].capitalize()}, {o['policy']}: {share:.0%} of requests failed while it "
             f"was failing; {out}")
 
@@ -133,13 +133,14 @@ def failure_explorer(run: dict) -> go.Figure:
                   row=1, col=1, secondary_y=True)
     fig.add_trace(go.Scatter(**traces[2], name="p99", mode="lines+markers",
                              line={"color": WONG["black"]}), row=2, col=1)
-    fig.update_xaxes(title_text="time (s)", row=1, col=1)
-    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    span = [0.0, float(traces[0]["x"][-1])]
+    fig.update_xaxes(title_text="time (s)", range=span, row=1, col=1)
+    fig.update_xaxes(title_text="time (s)", range=span, row=2, col=1)
     fig.update_yaxes(title_text="failed per second", range=failure_explorer_ranges(run)["yaxis"],
                      row=1, col=1, secondary_y=False)
     fig.update_yaxes(title_text="healthy instances", range=[0, 4.5], dtick=1, showgrid=False,
                      row=1, col=1, secondary_y=True)
-    fig.update_yaxes(title_text="p99 (ms)", **log_axis(*FAILURE_EXPLORER_LATENCY_RANGE_MS),
+    fig.update_yaxes(title_text="p99 (ms)", **ms_log_axis(*FAILURE_EXPLORER_LATENCY_RANGE_MS),
                      row=2, col=1)
     fig.update_layout(title=failure_explorer_title(run), height=620,
                       shapes=failure_explorer_shapes(run),
