@@ -21,8 +21,10 @@ class HealthCheck:
 
     A probe fails if the instance is down (at once) or hung (after ``timeout`` s).
     ``unhealthy_threshold`` failures in a row mark an instance down, so no new request goes
-    to it; ``healthy_threshold`` successes in a row bring it back. Detecting a dead instance
-    takes about ``unhealthy_threshold × interval`` seconds.
+    to it; ``healthy_threshold`` successes in a row bring it back. Detecting a crashed
+    instance takes up to ``unhealthy_threshold × interval`` seconds; a hung one up to
+    ``unhealthy_threshold × interval + timeout``, since its last probe waits for the timeout.
+    The defaults (2 s, 3 failures, 2 successes) are HAProxy's ``inter``, ``fall``, ``rise``.
     """
 
     interval: float = 2.0

@@ -12,6 +12,7 @@ import html
 import math
 
 import ipywidgets as W
+import numpy as np
 import plotly.graph_objects as go
 
 from . import plots, scenarios
@@ -261,12 +262,9 @@ def _load_test_readout(s: dict) -> str:
 
 
 def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
-                      heavy_tail: bool = False, load: float = 0.7, interval: float = 2.0,
-                      threshold: int = 3, retries: bool = False, seed: int = 0) -> Explorer:
-    """Four instances behind a balancer, one minute of traffic, and instance 0 crashing at 21 s:
-    pick the policy, slow down two instances, make requests heavy-tailed, set how busy the
-    cluster is, how often the health check probes and after how many failures it marks an
-    instance down, and whether refused requests are retried once
+                      heavy_tail: bool = False, load: float = 0.7, seed: int = 0) -> Explorer:
+    """Four instances behind a balancer, one minute of traffic: pick the policy, slow down two
+    instances, make requests heavy-tailed and set how busy the cluster is
     (``scenarios.balancer_explorer``)."""
 
     controls = {
@@ -277,21 +275,15 @@ def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
         "heavy_tail": W.Checkbox(value=heavy_tail, description="heavy-tailed requests",
                                  indent=False),
         "load": _slider(W.FloatSlider, load, 0.3, 0.9, 0.05, "cluster busy", ".0%"),
-        "interval": _slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
-        "threshold": _slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
-        "retries": W.Checkbox(value=bool(retries), description="retry refused requests once",
-                              indent=False),
     }
 
-    def compute(retries, **settings):
-        return scenarios.balancer_explorer(**settings, retries=int(retries), seed=seed)
+    def compute(**settings):
+        return scenarios.balancer_explorer(**settings, seed=seed)
 
     def redraw(figure, run):
         _set_traces(figure, plots.balancer_explorer_traces(run))
-        figure.layout.shapes = plots.balancer_explorer_shapes(run)
-        ranges = plots.balancer_explorer_ranges(run)
-        figure.layout.yaxis2.range = ranges["yaxis2"]
-        figure.layout.yaxis3.range = ranges["yaxis3"]
+        figure.layout.yaxis2.range = plots.balancer_explorer_ranges(run)["yaxis2"]
+        figure.layout.title.text = plots.balancer_explorer_title(run)
 
     return Explorer(controls, compute, plots.balancer_explorer, redraw,
                     lambda run, _: _balancer_readout(run))
@@ -309,15 +301,70 @@ def _balancer_readout(run: dict) -> str:
     if o["policy"] != "round robin":
         baseline = run["baseline_summary"]["p99"]
         first += f" Round robin on the same traffic: p99 {_seconds(baseline)}."
-    lines = [first]
+    busiest = int(np.argmax(run["share"] / run["capacity_share"]))
+    second = (f"Instance {busiest} got {run['share'][busiest]:.0%} of the requests for "
+              f"{run['capacity_share'][busiest]:.0%} of the capacity.")
+    return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in (first, second)) \
+        + "</p>"
+
+
+# -- lesson 03: when instances fail ---------------------------------------------------------
+
+
+def failure_explorer(kind: str = "crash", policy: str = "round robin", interval: float = 2.0,
+                     threshold: int = 3, probe_timeout: float = 1.0, retries: bool = False,
+                     client_timeout: float = 10.0, deep_check: bool = True,
+                     seed: int = 0) -> Explorer:
+    """Four instances, one minute of traffic, instance 0 failing from 21 s to 41 s: pick how
+    it fails (crash, hang, slow, fail fast), the policy, the health check (interval, failures
+    to mark down, probe timeout, deep or shallow), one retry, and the clients' timeout
+    (``scenarios.failure_explorer``)."""
+    controls = {
+        "kind": W.Dropdown(options=list(scenarios.FAILURE_KINDS), value=kind,
+                           description="instance 0 fails by", style=WIDE),
+        "policy": W.Dropdown(options=list(scenarios.FAILURE_EXPLORER_POLICIES), value=policy,
+                             description="balancer", style=WIDE),
+        "deep_check": W.Checkbox(value=deep_check, description="deep health check",
+                                 indent=False),
+        "retries": W.Checkbox(value=bool(retries), description="retry once", indent=False),
+        "interval": _slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
+        "threshold": _slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
+        "probe_timeout": _slider(W.FloatSlider, probe_timeout, 0.25, 3.0, 0.25,
+                                 "probe timeout (s)", ".2f"),
+        "client_timeout": _slider(W.FloatSlider, client_timeout, 1.0, 30.0, 1.0,
+                                  "client timeout (s)", ".0f"),
+    }
+
+    def compute(retries, **settings):
+        return scenarios.failure_explorer(**settings, retries=int(retries), seed=seed)
+
+    def redraw(figure, run):
+        _set_traces(figure, plots.failure_explorer_traces(run))
+        figure.layout.shapes = plots.failure_explorer_shapes(run)
+        figure.layout.yaxis.range = plots.failure_explorer_ranges(run)["yaxis"]
+        figure.layout.title.text = plots.failure_explorer_title(run)
+
+    return Explorer(controls, compute, plots.failure_explorer, redraw, _failure_readout)
+
+
+def _failure_readout(run: dict, asked: dict) -> str:
+    o, s = run["settings"], run["summary"]
+    lines = [(f"Instance 0 failed ({o['kind']}) from {o['at']:g} s to {o['until']:g} s: "
+              f"{run['failed_during']} of the {run['sent_during']} requests sent meanwhile "
+              f"failed; p99 over the minute {_seconds(s['p99'])}.")]
     if math.isfinite(run["detection"]):
-        retried = (f" and {run['retries']} were retried on another instance"
-                   if run["retries"] else "")
-        lines.append(
-            f"Instance 0 crashed at {run['crash']:g} s; the health check marked it down at "
-            f"{run['marked_down']:g} s, {run['detection']:g} s later. {run['in_window']} "
-            f"requests sent to it meanwhile failed{retried}; {run['in_flight']} failed because "
-            "they were inside it when it crashed.")
+        lines.append(f"The health check marked it down at {run['marked_down']:g} s, "
+                     f"{run['detection']:g} s after it failed.")
+    else:
+        lines.append("The health check never marked it down.")
+    if o["kind"] == "fail fast" and not o["deep_check"]:
+        lines.append("A shallow check only asks whether the process is up: it is, so the check "
+                     "keeps passing.")
+    if o["kind"] == "fail fast" and o["retries"]:
+        lines.append("Its errors are answers, not refused connections: no retry here.")
+    if o["probe_timeout"] < asked["probe_timeout"]:
+        lines.append(f"The probe timeout cannot exceed the interval: using "
+                     f"{o['probe_timeout']:g} s.")
     return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
 
 

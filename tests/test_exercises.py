@@ -58,6 +58,12 @@ WRONG = {
     "lesson05.q5": "my_autoscaler = sl.autoscalers.Threshold()",
     "lesson03.q1": "q1_seconds = 6",
     "lesson03.q2": "q2_failed = 900",
+    "lesson03.q3": "q3_seconds = 10",
+    "lesson03.q4": 'q4_choice = "b"',
+    "lesson03.q5": "class PanicAware(sl.balancers.Balancer):\n"
+                   "    def pick(self, instances, request):  # forgets the panic threshold\n"
+                   "        up = [i for i in instances if i.healthy]\n"
+                   "        return min(up, key=lambda i: i.inflight) if up else None",
     "lesson04.q1": "q1_lost_share = 0.2",
     "lesson04.q2": "q2_relogins = 240",
     "lesson04.q3": 'q3_choice = "b"',

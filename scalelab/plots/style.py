@@ -42,7 +42,7 @@ def log_tick_marks(low: float, high: float) -> dict:
     """Plotly axis settings that label :func:`log_ticks` (the range is left to the caller):
     ``fig.update_yaxes(type="log", **log_tick_marks(1, 1000))``."""
     ticks = log_ticks(low, high)
-    return {"tickmode": "array", "tickvals": ticks, "ticktext": [f"{t:,g}" for t in ticks]}
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": [_label(t) for t in ticks]}
 
 
 def log_axis(low: float, high: float) -> dict:
@@ -50,6 +50,11 @@ def log_axis(low: float, high: float) -> dict:
     marks = log_tick_marks(low, high)
     ticks = marks["tickvals"]
     return {"type": "log", "range": [math.log10(ticks[0]), math.log10(ticks[-1])], **marks}
+
+
+def _label(tick: float) -> str:
+    """1000000 → "1,000,000" and 0.02 → "0.02": a tick label a reader can read."""
+    return f"{tick:,.0f}" if tick >= 1 else f"{tick:g}"
 
 
 def _clean(value: float) -> float | int:
