@@ -449,8 +449,8 @@ def fresh(exercise):
     return copy.deepcopy(exercise)
 
 
-def test_lesson06_has_four_exercises_one_of_them_code():
-    assert [e.name for e in ex.EXERCISES] == ["q1", "q2", "q3", "q4"]
+def test_lesson06_has_five_exercises_one_of_them_code():
+    assert [e.name for e in ex.EXERCISES] == ["q1", "q2", "q3", "q4", "q5"]
     assert ex.q4.kind == "test design" and ex.q3.kind == "choice"
     assert ex.NOTEBOOK == LESSON
 
@@ -474,6 +474,7 @@ WRONG = {
     "q1": ["q1_breaking_rate = 135", "q1_breaking_rate = 150", "q1_breaking_rate = 3 * 38.0"],
     "q2": ["q2_users = 400", "q2_users = 50"],
     "q3": ['q3_choice = "a"', 'q3_choice = "d"'],
+    "q5": ["q5_load = 1 / 3", "q5_load = 0.75", "q5_load = 1", "q5_load = 25"],
     "q4": [("def warmup_test():\n"
             "    return sl.loadtest.ramp(0.5, 8, duration=1800, windows=12)  # too gentle"),
            ("def warmup_test():\n"
@@ -490,7 +491,7 @@ def test_known_wrong_answers_fail_usefully_without_the_answer(name, source):
     outcome = fresh(exercise).check(learner(source, exercise.answer))
     assert isinstance(outcome, Incorrect), outcome
     assert len(outcome.message) > 40
-    if name in ("q1", "q2"):
+    if name in ("q1", "q2", "q5"):
         for text in re.findall(r"\d+(?:\.\d+)?", outcome.message):
             assert not exercise._close(float(text), exercise.expected), outcome.message
     if name == "q3":
@@ -511,6 +512,13 @@ def test_q1_expected_is_theory_and_a_fine_stair_finds_it_within_five_percent():
 def test_q2_is_littles_law():
     assert ex.q2.expected == scenarios.closed_loop_users(100, 0.5, 4)
     assert "think time only" in ex.q2.check(400).message
+
+
+def test_q5_is_the_load_at_which_every_send_still_fits():
+    # in the bad state every request costs 1 + 3 sends' work: it drains iff 4 × load < 1
+    assert ex.q5.expected == pytest.approx(0.25)
+    assert "percentage" in ex.q5.check(25).message
+    assert "first one included" in ex.q5.check(1 / 3).message
 
 
 def test_q4_messages_say_what_the_learners_test_did():

@@ -3,7 +3,8 @@
 Objectives checked: find a breaking point by an SLO to within 5 % (q1); size a closed-loop
 generator with Little's law (q2); explain what a closed loop hides (q3); design a load test
 that reveals a too-long warm-up, checked by running it against a cluster that boots fast and
-one that boots slowly (q4); find the load below which a retry storm dies out (q5). Times in seconds, rates in requests per second.
+one that boots slowly (q4); find the load below which a retry storm dies out (q5). Times in
+seconds, rates in requests per second.
 
 >>> from scalelab.exercises import lesson06 as ex
 >>> ex.q2.check(450).status
