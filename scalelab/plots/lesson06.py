@@ -167,7 +167,9 @@ def load_over_time(runs: dict, title: str = "") -> go.Figure:
                                      showlegend=row == 1,
                                      line={"color": colour, "shape": shape}), row=row, col=1)
     latency = log_axis(*_positive_span(data[1]["y"], *(d["y"] for d in data[3::3])))
-    return _rate_latency_instances_axes(fig, height=660, latency=latency, title=title)
+    most = max(float(np.nanmax(d["y"])) for d in data[4::3])
+    return _rate_latency_instances_axes(fig, height=660, latency=latency, title=title,
+                                        most_instances=most)
 
 
 def load_test_explorer_traces(series: dict) -> list[dict]:
@@ -203,18 +205,21 @@ def load_test_explorer(series: dict) -> go.Figure:
     ]
     for (row, style), data in zip(styles, load_test_explorer_traces(series)):
         fig.add_trace(go.Scatter(x=data["x"], y=data["y"], **style), row=row, col=1)
-    return _rate_latency_instances_axes(  # a fixed p95 axis: the controls move the data
-        fig, height=640, latency=log_axis(1.0, 1000.0),
+    return _rate_latency_instances_axes(  # fixed axes: the controls move the data
+        fig, height=640, latency=log_axis(1.0, 1000.0), most_instances=12,
         title="The breaking point: the first stage whose p95 passes the SLO")
 
 
-def _rate_latency_instances_axes(fig: go.Figure, height: int, latency: dict,
-                                 title: str) -> go.Figure:
+def _rate_latency_instances_axes(fig: go.Figure, height: int, latency: dict, title: str,
+                                 most_instances: float) -> go.Figure:
     """The axes of a three-row figure over time: a rate from zero, latency on the log axis
-    ``latency`` (``style.log_axis``), and an instance count in steps of two."""
+    ``latency`` (``style.log_axis``), and an instance count from 0 to ``most_instances`` in
+    steps of one or two (three labels at least)."""
     fig.update_yaxes(rangemode="tozero", title_text="requests/s", row=1, col=1)
     fig.update_yaxes(title_text="seconds", row=2, col=1, **latency)
-    fig.update_yaxes(rangemode="tozero", dtick=2, title_text="instances", row=3, col=1)
+    step = 1 if most_instances <= 4 else 2
+    fig.update_yaxes(range=[0, max(most_instances, 2 * step) + 0.5], dtick=step,
+                     title_text="instances", row=3, col=1)
     fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
     fig.update_layout(height=height, legend={"orientation": "h", "y": -0.1}, title=title,
                       **SCALING_LAYOUT)

@@ -232,9 +232,9 @@ def leaky_soak(seed: int = 1, slo: float = 0.25, **settings) -> dict:
 # -- a scale-in rehearsal -------------------------------------------------------------------------
 
 def dip_shape() -> loadtest.Shape:
-    """Traffic that climbs to 6 requests/s, dips to 1 for five minutes (a quiet spell) and
-    comes back within a minute: 36 minutes in 6 stages."""
-    return loadtest.stages([(600, 6), (300, 6), (60, 1), (240, 1), (60, 6), (600, 6)],
+    """Traffic that climbs to 6 requests/s, drops to 1 for four minutes (a quiet spell) and
+    comes back within a minute: 30 minutes in 6 stages."""
+    return loadtest.stages([(600, 6), (300, 6), (60, 1), (180, 1), (60, 6), (600, 6)],
                            start_rate=1)
 
 
