@@ -371,14 +371,16 @@ def test_load_over_time_traces_hold_the_instances_to_the_end():
     assert len(traces) == 2 + 3 * 2
     assert traces[4]["x"][-1] == pytest.approx(30.0)  # minutes
     assert traces[3]["y"].tolist() == pytest.approx(series["a"]["p95"].tolist(), nan_ok=True)
-    assert len(plots.load_over_time(series).data) == len(traces)
+    figure = plots.load_over_time(series, title="Two runs of one shape")
+    assert len(figure.data) == len(traces) and figure.layout.title.text == "Two runs of one shape"
 
 
 def test_every_figure_stays_under_5000_points_per_trace(stairs, stall):
     figures = [
         plots.load_test({"m": stairs[4]["columns"]}, theory=stairs[4], capacity=200, slo=0.25),
         plots.coordinated_omission(stall),
-        plots.load_over_time({"a": scenarios.load_series(scenarios.rehearsal(60))}),
+        plots.load_over_time({"a": scenarios.load_series(scenarios.rehearsal(60))}, title="a"),
+        plots.retry_storm({"a": scenarios.storm_timeline(1)}),
         plots.load_test_explorer(scenarios.load_test_explorer("soak", 10, 8, True)),
     ]
     for figure in figures:

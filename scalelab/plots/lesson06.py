@@ -147,7 +147,7 @@ def load_over_time_traces(runs: dict) -> list[dict]:
     return traces
 
 
-def load_over_time(runs: dict, title: str = "") -> go.Figure:
+def load_over_time(runs: dict, *, title: str) -> go.Figure:
     """Load tests over time, one colour per named ``scenarios.load_series``: the offered load
     and what was achieved, p95 latency against the SLO (log scale), instances in service. All
     runs must share one shape. ``title`` should state the figure's takeaway."""
