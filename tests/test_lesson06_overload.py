@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_lesson06 import rr_breaking_rate
 
 import scalelab as sl
@@ -203,3 +205,23 @@ def test_eager_scale_in_saves_instances_and_breaks_the_return():
     patient, eager = rows
     assert patient["verdict"].startswith("No breaking point") and patient["p95_after"] < 10
     assert eager["p95_after"] > 10 and eager["instance_hours"] < patient["instance_hours"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(gaps=st.lists(st.floats(0.0, 0.05), min_size=1, max_size=60),
+       servers=st.integers(1, 3), timeout=st.floats(0.01, 0.2), retries=st.integers(0, 3),
+       backoff=st.floats(0.0, 0.1), seed=st.integers(0, 2**16))
+def test_any_run_is_first_come_first_served_and_conserves_requests(gaps, servers, timeout,
+                                                                    retries, backoff, seed):
+    times = np.cumsum(gaps)
+    records = scenarios.retry_storm(times, 0.02, servers, timeout, retries, backoff, seed)
+    order = np.lexsort((records["attempt"], records["request"], records["arrival"]))
+    assert np.all(np.diff(records["start"][order]) >= -1e-12)  # served in arrival order
+    counts = np.bincount(records["request"], minlength=len(times))
+    assert np.all((counts >= 1) & (counts <= 1 + retries))
+    answered = records["end"] - records["arrival"] <= timeout
+    assert np.bincount(records["request"][answered], minlength=len(times)).max() <= 1
+    resent = counts > 1  # a request is resent only while no answer came in time
+    first = records[records["attempt"] == 0]
+    first = first[np.argsort(first["request"])]
+    assert not np.any(resent & (first["end"] - first["arrival"] <= timeout))
