@@ -375,6 +375,36 @@ def test_load_over_time_traces_hold_the_instances_to_the_end():
     assert len(figure.data) == len(traces) and figure.layout.title.text == "Two runs of one shape"
 
 
+def _lesson_figures(stairs, stall):
+    dip = scenarios.scale_in_rehearsal(seed=1)
+    return [
+        plots.load_test({"m": stairs[2]["columns"]}, theory=stairs[2], capacity=100, slo=0.25),
+        plots.coordinated_omission(stall),
+        plots.load_over_time({f"{w}": scenarios.load_series(r)
+                              for w, r in dip["reports"].items()}, title="takeaway"),
+        plots.load_test_explorer(scenarios.load_test_explorer()),
+        plots.retry_storm({"a": scenarios.storm_timeline(0), "b": scenarios.storm_timeline(1)}),
+    ]
+
+
+def test_every_figure_states_a_takeaway_and_labels_its_axes(stairs, stall):
+    for figure in _lesson_figures(stairs, stall):
+        assert figure.layout.title.text, "a figure without a takeaway title"
+        layout = figure.to_plotly_json()["layout"]
+        axes = {k: v for k, v in layout.items() if re.fullmatch(r"[xy]axis\d*", k)}
+        assert any(axis.get("title") for n, axis in axes.items() if n.startswith("x"))
+        for name, axis in axes.items():
+            if name.startswith("y") or axis.get("title"):  # shared x axes: the bottom one
+                assert axis.get("title", {}).get("text"), f"{name} has no title"
+            if axis.get("type") == "log":
+                low, high = (10 ** v for v in axis["range"])
+                inside = [t for t in axis["tickvals"] if low * 0.999 <= t <= high * 1.001]
+                assert len(inside) >= 3, f"{name}: log ticks {axis['tickvals']}"
+                on_it = [t for t in figure.data
+                         if t.type == "bar" and (t.yaxis or "y") == name.replace("axis", "")]
+                assert not on_it, f"bars on the log axis {name}"
+
+
 def test_every_figure_stays_under_5000_points_per_trace(stairs, stall):
     figures = [
         plots.load_test({"m": stairs[4]["columns"]}, theory=stairs[4], capacity=200, slo=0.25),
