@@ -81,6 +81,7 @@ WRONG = {
     "lesson06.q3": 'q3_choice = "a"',
     "lesson06.q4": "def warmup_test():\n"
                    "    return sl.loadtest.ramp(0.5, 8, duration=1800, windows=12)  # too gentle",
+    "lesson06.q5": "q5_load = 0.75",
 }
 STUB_LINE = "raise NotImplementedError()"
 
