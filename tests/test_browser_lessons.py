@@ -64,6 +64,20 @@ def test_lesson_runs_and_renders_in_jupyterlab(page, jupyter_server, notebook):
         control.scroll_into_view_if_needed()
         expect(control).to_be_visible(timeout=RENDER_TIMEOUT_MS)
 
+    starts = flow_starts(notebook)
+    assert len(starts) >= FLOW_VIEWS_AT_LEAST.get(notebook.name, 0), (
+        f"{notebook.name} should show at least {FLOW_VIEWS_AT_LEAST[notebook.name]} flow views")
+    views = page.locator(FLOW_VIEWS)
+    assert views.count() == len(starts), (
+        f"{notebook.name}: {len(starts)} sl.widgets.flow calls, {views.count()} views drawn")
+    for i, start in enumerate(starts):
+        view = views.nth(i)
+        view.scroll_into_view_if_needed()
+        expect(view).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        shown = view.evaluate(FLOW_STATE)
+        assert shown["canvas"] and shown["count"] > 0 and shown["instances"], (i, shown)
+        assert shown["t0"] == start, f"{notebook.name}: flow view #{i} starts at {shown['t0']}"
+
     plots = page.locator(PLOTS)
     assert plots.count() >= plotly_outputs_expected(page), (
         f"{notebook.name}: {plotly_outputs_expected(page)} plotly outputs in the notebook but "
@@ -78,20 +92,6 @@ def test_lesson_runs_and_renders_in_jupyterlab(page, jupyter_server, notebook):
         if problems := plot.evaluate(FIGURE_PROBLEMS):
             unreadable[f"plot #{i} ({plot.evaluate(PLOT_TITLE)!r})"] = problems
     assert not unreadable, f"{notebook.name}: figures a reader cannot read: {unreadable}"
-
-    starts = flow_starts(notebook)
-    assert len(starts) >= FLOW_VIEWS_AT_LEAST.get(notebook.name, 0), (
-        f"{notebook.name} should show at least {FLOW_VIEWS_AT_LEAST[notebook.name]} flow views")
-    views = page.locator(FLOW_VIEWS)
-    assert views.count() == len(starts), (
-        f"{notebook.name}: {len(starts)} sl.widgets.flow calls, {views.count()} views drawn")
-    for i, start in enumerate(starts):
-        view = views.nth(i)
-        view.scroll_into_view_if_needed()
-        expect(view).to_be_visible(timeout=RENDER_TIMEOUT_MS)
-        shown = view.evaluate(FLOW_STATE)
-        assert shown["canvas"] and shown["count"] > 0 and shown["instances"], (i, shown)
-        assert shown["t0"] == start, f"{notebook.name}: flow view #{i} starts at {shown['t0']}"
 
     assert not page.console_errors, (
         f"{notebook.name}: browser console errors (rendered {counts}):\n"
