@@ -367,3 +367,11 @@ def test_policy_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page
     assert start != want
     expect(page.get_by_text("Least connections: median")).to_be_visible()
     assert error_outputs(page) == []
+
+
+def test_policy_race_keeps_each_run_for_the_flow_view():
+    race = scenarios.policy_race(speeds=(1, 1, 1, 0.5), load=0.7, requests=2_000, seed=1)
+    run = race["policies"]["round robin"]
+    chosen = run["result"].requests["instance"]
+    assert len(chosen) == race["requests"]
+    assert np.bincount(chosen, minlength=4) / len(chosen) == pytest.approx(run["share"])

@@ -350,3 +350,23 @@ def test_failure_dropdown_redraws_the_explorer_with_what_the_kernel_computed(pag
     assert start != want
     expect(page.get_by_text("Instance 0 failed (hang)")).to_be_visible()
     assert error_outputs(page) == []
+
+
+def test_lab_kill_prediction_spans_the_phase_of_the_crash_between_probes():
+    """Probes every interval, down after threshold failures: a crash just after a probe is seen
+    threshold × interval later, one just before a probe (threshold − 1) × interval later; round
+    robin sends the dead instance a third of the traffic meanwhile; a retry saves all of it."""
+    check = sl.lab.DEFAULT_HEALTH_CHECK
+    predicted = scenarios.lab_kill_prediction()
+    longest, shortest = predicted["just after a probe"], predicted["just before a probe"]
+    assert longest["detection"] == pytest.approx(
+        check.unhealthy_threshold * check.interval, abs=0.002)
+    assert shortest["detection"] == pytest.approx(
+        (check.unhealthy_threshold - 1) * check.interval, abs=0.002)
+    rate, n = scenarios.LAB_KILL["rate"], scenarios.LAB_KILL["instances"]
+    for run in (longest, shortest):
+        assert abs(run["in_window"] - rate * run["detection"] / n) <= 1
+        assert run["errors_with_retry"] == 0
+    table = scenarios.kill_table(predicted, {"our proxy": (longest, shortest)}).splitlines()
+    assert len(table) == 4 and table[3].startswith("our proxy, measured")
+    assert table[1].split()[-3:] == ["s", str(longest["errors"]), "0"]

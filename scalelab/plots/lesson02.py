@@ -131,7 +131,7 @@ def rehash(moves: dict) -> go.Figure:
                              showlegend=col == 1), row=1, col=col)
         fig.update_xaxes(title_text=f"instance (the new one is {moves['after'] - 1})",
                          tickmode="linear", row=1, col=col)
-    fig.update_yaxes(title_text="users", row=1, col=1)
+    fig.update_yaxes(title_text="users")  # every panel: a reader may look at either alone
     ring, modulo = schemes.get("consistent hash"), schemes.get("hash mod N")
     title = (f"From {moves['before']} to {moves['after']} instances: hash mod N moves "
              f"{modulo['moved']:.0%} of users, a hash ring {ring['moved']:.0%}"

@@ -89,8 +89,7 @@ def sticky_cost(cost: dict) -> go.Figure:
                 line={"color": SERIES_COLOURS[j % len(SERIES_COLOURS)],
                       "dash": ("solid", "dash", "dot", "dashdot")[j % 4]}), row=1, col=col)
         fig.update_xaxes(title_text="time (s)", row=1, col=col)
-    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105],
-                     row=1, col=1)
+    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105])
     fig.update_layout(height=400, legend={"orientation": "h", "y": -0.25,
                                           "title": {"text": "instance "}},
                       title="Sticky sessions pin heavy users: some instances run hot, "
@@ -104,7 +103,7 @@ def disposable(runs: dict) -> go.Figure:
     ``scenarios.disposable``): round robin with sessions in memory on top (its own scale), the
     other designs below; dotted lines mark the events."""
     names = list(runs["designs"])
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.17,
                         row_heights=[0.45, 0.55],
                         subplot_titles=(names[0], " and ".join(names[1:])))
     width = runs["bin"]
@@ -125,8 +124,8 @@ def disposable(runs: dict) -> go.Figure:
     rest = max([float(np.max(runs["designs"][n]["lost"])) for n in names[1:]] + [1.0])
     fig.update_yaxes(title_text=f"lost per {width:g} s", range=[-0.04 * rest, rest * 1.1],
                      row=2, col=1)
-    fig.update_xaxes(title_text="time (s)", row=2, col=1)
-    fig.update_layout(height=540, legend={"orientation": "h", "y": -0.18},
+    fig.update_xaxes(title_text="time (s)")  # both panels: the rule that every axis says what it is
+    fig.update_layout(height=560, legend={"orientation": "h", "y": -0.18},
                       title={"text": "Only the shared store loses no session when instances "
                                      "come and go", "y": 0.98},
                       template="plotly_white", margin={"l": 60, "r": 20, "t": 130, "b": 50})

@@ -14,6 +14,7 @@ from .style import SCALING_LAYOUT, SERIES_COLOURS, WONG, log_tick_marks
 
 _SCALING_ROWS = ("Traffic and timeouts (requests/s)", "Instances", "Utilization (%)",
                  "p95 latency of answered requests (s, log scale)")
+_SCALING_Y = ("requests/s", "instances", "utilization", "p95 (s)")  # each row's axis title
 _P95_TICKS = log_tick_marks(0.1, 100)   # seconds; the lesson's clients give up after 60 s
 
 __all__ = [
@@ -65,7 +66,7 @@ def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "")
         bin = bin or (600.0 if run.duration > 6 * 3600 else 60.0)
         run = scenarios.autoscaling_series(run, bin=bin)
     _, unit_name = _time_unit(run)
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05,
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=_SCALING_ROWS)
     styles = [
         ({"name": "arrivals per second", "line": {"color": WONG["black"]}}, 1),
@@ -87,9 +88,12 @@ def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=2, col=1)
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=3, col=1)
-    fig.update_yaxes(type="log", **_P95_TICKS, row=4, col=1)
-    fig.update_xaxes(title_text=f"time ({unit_name})", row=4, col=1)
-    fig.update_layout(height=740, title=title or _SCALING_TAKEAWAY,
+    # the whole 0.1-100 s decade range, so every run shows its labelled ticks
+    fig.update_yaxes(type="log", **_P95_TICKS, range=[-1, 2], row=4, col=1)
+    for row, name in enumerate(_SCALING_Y, start=1):
+        fig.update_yaxes(title_text=name, row=row, col=1)
+        fig.update_xaxes(title_text=f"time ({unit_name})", title_standoff=2, row=row, col=1)
+    fig.update_layout(height=820, title=title or _SCALING_TAKEAWAY,
                       legend={"orientation": "h", "y": -0.12}, **SCALING_LAYOUT)
     fig.update_layout(margin={"t": 80})   # room for the title above the first row's title
     return fig

@@ -66,7 +66,7 @@ def policy_race(speeds=(1.0, 1.0, 1.0, 1.0), load: float = 0.8, sigma: float | N
     log-normal with ``sigma`` for a heavy tail). Per policy: ``summary`` (first 5 % dropped
     as warm-up) and ``share``, the fraction of requests each instance received; and
     ``capacity_share``, each instance's fraction of the capacity (what a perfect balancer
-    would send it)."""
+    would send it); ``result``, the run itself (to replay with ``sl.widgets.flow``)."""
     speeds = np.array([_validate.positive("speed", s) for s in speeds], dtype=float)
     load = _validate.number("load", load, above=0)
     requests = _validate.integer("requests", requests, minimum=100)
@@ -80,7 +80,7 @@ def policy_race(speeds=(1.0, 1.0, 1.0, 1.0), load: float = 0.8, sigma: float | N
         result = simulate(traffic, instances=_lb_instances(speeds),
                           service_time=_lb_service(sigma), balancer=balancer, seed=seed)
         chosen = result.requests["instance"]
-        runs[name] = {"summary": result.summary(warmup=duration / 20),
+        runs[name] = {"result": result, "summary": result.summary(warmup=duration / 20),
                       "share": np.bincount(chosen[chosen >= 0], minlength=len(speeds))
                       / max(1, np.count_nonzero(chosen >= 0))}
     return {"speeds": speeds, "load": load, "sigma": sigma, "rate": rate,

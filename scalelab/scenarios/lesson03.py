@@ -31,9 +31,9 @@ from ..sim import simulate
 from .lesson02 import LB_SERVICE_TIME
 
 __all__ = [
-    "FAILURE_EXPLORER_POLICIES", "FAILURE_KINDS", "L03", "crash_under_load",
-    "ejection_cascade", "fail_under_load", "failure_explorer", "failure_kinds", "outage",
-    "retried_split", "retry_amplification", "shedding",
+    "FAILURE_EXPLORER_POLICIES", "FAILURE_KINDS", "L03", "LAB_KILL", "crash_under_load",
+    "ejection_cascade", "fail_under_load", "failure_explorer", "failure_kinds", "kill_table",
+    "lab_kill_prediction", "outage", "retried_split", "retry_amplification", "shedding",
 ]
 
 L03 = {"instances": 4, "rate": 24.0, "at": 31.0, "duration": 60.0, "slow_factor": 10.0,
@@ -158,6 +158,56 @@ def retried_split(run: dict) -> dict:
     before = requests["arrival"] < run["failed_at"]
     return {"refused": int(np.count_nonzero(retried & ~before)),
             "cut_off": int(np.count_nonzero(retried & before))}
+
+
+# The lesson's real-lab kill: 3 instances, 200 requests/s of 20 ms each for 3 s, instance 0
+# killed 1 s in. A lab instance serves many requests at once (threads), hence 64 slots.
+LAB_KILL = {"instances": 3, "slots": 64, "work": 0.02, "rate": 200.0, "duration": 3.0,
+            "at": 1.0}
+_JUST = 0.001  # s: how close to a probe "just after" and "just before" are
+
+
+def lab_kill_prediction(health_check=None, **settings) -> dict:
+    """What the simulator predicts for the real-lab kill (:data:`LAB_KILL`, any key
+    overridable) under ``health_check`` (default: the lab's). The simulator probes at whole
+    multiples of the interval, while a real kill lands anywhere between two probes; so the
+    crash is placed just after a probe (the longest window) and just before the next one (the
+    shortest). Per phase: :func:`outage` without a retry, and ``errors_with_retry``."""
+    from ..lab import DEFAULT_HEALTH_CHECK
+
+    run = {**LAB_KILL, **settings}
+    check = DEFAULT_HEALTH_CHECK if health_check is None else health_check
+    probe = np.ceil(run["at"] / check.interval) * check.interval
+    phases = {"just after a probe": probe + _JUST,
+              "just before a probe": probe + check.interval - _JUST}
+    return {phase: {**_lab_kill_run(run, check, float(at), retries=0),
+                    "errors_with_retry": _lab_kill_run(run, check, float(at), retries=1)["errors"]}
+            for phase, at in phases.items()}
+
+
+def _lab_kill_run(run: dict, check, at: float, retries: int) -> dict:
+    from ..failures import Crash
+    from ..servicetimes import Constant
+    from ..sim import Instance
+
+    traffic = workloads.constant(rate=run["rate"], duration=run["duration"])
+    result = simulate(traffic, instances=[Instance(slots=run["slots"])] * run["instances"],
+                      service_time=Constant(run["work"]), health_check=check,
+                      failures=[Crash(0, at)], retries=retries, seed=1)
+    return outage(result, 0, bin=0.1)
+
+
+def kill_table(predicted: dict, measured: dict) -> str:
+    """One small table: the simulator's :func:`lab_kill_prediction` beside ``measured``, a dict
+    of name → (:func:`outage` without a retry, :func:`outage` with one) of real-lab loads."""
+    lines = [f"{'':<36}{'marked down after':>18}{'failed':>8}{'with 1 retry':>14}"]
+    for phase, run in predicted.items():
+        lines.append(f"{'simulator, crash ' + phase:<36}{run['detection']:16.2f} s"
+                     f"{run['errors']:8d}{run['errors_with_retry']:14d}")
+    for name, (plain, retried) in measured.items():
+        lines.append(f"{name + ', measured':<36}{plain['detection']:16.2f} s"
+                     f"{plain['errors']:8d}{retried['errors']:14d}")
+    return "\n".join(lines)
 
 
 def retry_amplification(layers=(1, 2, 3), tries=(1, 2, 3, 4), budget: float = 0.1) -> dict:
