@@ -248,7 +248,7 @@ class RoundRobin(Balancer):
                 return candidate
         return None
 
-    def assign(self, count: int, n_instances: int) -> np.ndarray:
+    def _fixed_routing(self, count: int, n_instances: int) -> np.ndarray:
         """The indices ``pick`` would give ``count`` requests while all instances are healthy."""
         return (np.arange(count) + self._next) % n_instances
 
@@ -329,7 +329,7 @@ class Random(Balancer):
             return None
         return healthy[int(self.rng.integers(len(healthy)))]
 
-    def assign(self, count: int, n_instances: int) -> np.ndarray:
+    def _fixed_routing(self, count: int, n_instances: int) -> np.ndarray:
         """The indices ``pick`` would give ``count`` requests while all instances are healthy."""
         return self.rng.integers(0, n_instances, count, dtype=np.int32)
 

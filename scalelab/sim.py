@@ -277,17 +277,21 @@ def instance_specs(instances) -> list[Instance]:
 
 
 def _vectorized_assign(balancer):
-    """The policy's ``assign`` when its ``pick`` is the one that ``assign`` mirrors; else None.
+    """The policy's fixed routing when nothing a subclass overrides could change it; else None.
 
-    A subclass that overrides ``pick`` must not inherit a vectorized shortcut that ignores it.
+    A subclass that overrides ``pick`` or any hook must not inherit a vectorized shortcut that
+    skips it: the routing belongs to the class that defines it, and only a run whose ``pick``,
+    ``on_start``, ``on_finish`` and ``reset`` all come from that class or its bases may use it.
     """
-    assign = getattr(type(balancer), "assign", None)
-    if assign is None:
+    cls = type(balancer)
+    if getattr(cls, "_fixed_routing", None) is None:
         return None
-    owner = next(c for c in type(balancer).__mro__ if "assign" in vars(c))
-    if type(balancer).pick is not owner.pick:
-        return None
-    return balancer.assign
+    mro = cls.__mro__
+    owner = next(k for k, c in enumerate(mro) if "_fixed_routing" in vars(c))
+    for hook in ("pick", "on_start", "on_finish", "reset"):
+        if any(hook in vars(c) for c in mro[:owner]) or hook in vars(balancer):
+            return None
+    return balancer._fixed_routing
 
 
 def _run_lindley(arrivals, work, specs, assignment) -> np.ndarray:
