@@ -4,16 +4,16 @@ Between two timed events (a control step, an instance becoming ready) nothing ch
 instances take traffic, so the kernel routes all the arrivals in between in one call (in
 chunks of at most ``CHUNK``, which keeps the arrays it writes in cache). A run without an
 autoscaler has no events: one epoch. The events run in the general loop's own handlers
-(``Loop._control``, ``_ready``), so an autoscaler sees exactly what it sees in every other
-run. Before each event the loop is brought up to date as if it had handled every answer due
-by then: the service seconds and latencies of the requests answered since the last event,
-in the order the general loop answers them (by end time, then arrival), the arrivals, what
-each instance has in flight, and when each one's queue empties. Times in seconds.
+(``Loop.run_next_event``), so an autoscaler sees exactly what it sees in every other run.
+Before each event the loop is told (``Loop.catch_up``) what it would know had it handled
+every answer due by then: the service seconds and latencies of the requests answered since
+the last event, in the order the general loop answers them (by end time, then arrival), the
+arrivals, what each instance has in flight, and when each one's queue empties. The runner
+talks to the loop through those methods only. Times in seconds.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 
 import numpy as np
@@ -27,17 +27,13 @@ def run(loop, kernel, arrivals: np.ndarray, work: np.ndarray):
     """Run ``arrivals`` (with ``work`` seconds each at speed 1) through ``loop``'s cluster,
     routing with ``kernel``. Returns (records, lifetimes, log), as ``Loop.run`` does."""
     progress = _Progress(arrivals, work)
-    loop.horizon = float(arrivals[-1]) if len(arrivals) else 0.0
-    events = loop.events
-    while events:
-        when = events[0][0]
+    while (when := loop.next_event_time()) < math.inf:
         progress.route(loop, kernel, int(np.searchsorted(arrivals, when, side="left")))
         progress.tell(loop, kernel, when)
-        _, _, action, args = heapq.heappop(events)
-        action(when, *args)
+        loop.run_next_event()
         _follow(loop, kernel)
     progress.route(loop, kernel, len(arrivals))
-    return progress.records, np.array(loop.lifetimes), loop.log
+    return (progress.records, *loop.outcome())
 
 
 class _Progress:
@@ -76,22 +72,17 @@ class _Progress:
 
     def tell(self, loop, kernel, now: float) -> None:
         """Bring ``loop`` up to ``now``: arrivals, answers, in-flight counts, queue ends."""
-        loop.arrived += self.routed - self.told
+        arrived = self.routed - self.told
         pool = np.concatenate([self.unanswered, np.arange(self.told, self.routed)])
         self.told = self.routed
         end = self.records["end"]
         answered = end[pool] <= now
         done, self.unanswered = pool[answered], pool[~answered]
         done = done[np.lexsort((done, end[done]))]
-        latencies = end[done] - self.arrivals[done]
-        loop.recent_latencies = np.concatenate([loop.recent_latencies, latencies])
-        service = self.records["service"][done]
-        running = np.cumsum(np.concatenate([[loop.busy_done], service]))
-        loop.busy_done = float(running[-1])  # summed one by one, as the loop sums
         where = self.records["instance"][self.unanswered]
-        loop.state.inflight[:] = np.bincount(where, minlength=len(loop.specs)).tolist()
-        for slot, j in enumerate(kernel.ids):
-            loop.slot_free[j] = [max(loop.slot_free[j][0], kernel.last_end(slot))]
+        loop.catch_up(arrived, end[done] - self.arrivals[done], self.records["service"][done],
+                      np.bincount(where, minlength=len(loop.specs)),
+                      {j: kernel.last_end(slot) for slot, j in enumerate(kernel.ids)})
 
 
 def _starts(arrival: np.ndarray, end: np.ndarray, where: np.ndarray,
@@ -115,7 +106,7 @@ def _starts(arrival: np.ndarray, end: np.ndarray, where: np.ndarray,
 def _follow(loop, kernel) -> None:
     """Make the kernel's slots the instances the loop now sends traffic to."""
     kernel.instances = len(loop.specs)
-    serving = [j for j, healthy in enumerate(loop.state.healthy) if healthy]
+    serving = loop.serving()
     if serving == kernel.ids:
         return
     for j in set(kernel.ids) - set(serving):

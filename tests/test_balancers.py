@@ -286,7 +286,7 @@ def test_least_loaded_policies_keep_their_index_small(policy):
         ours.on_start(view[1], Request(k, 0.0))
         state.inflight[1] -= 1
         ours.on_finish(view[1], Request(k, 0.0), 1.0)
-    assert sum(map(len, ours._index.heaps)) < 100
+    assert sum(map(len, ours._counts.index.heaps)) < 100
 
 
 class NginxBalancer:
