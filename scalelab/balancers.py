@@ -397,6 +397,11 @@ def _hash64(text: str) -> int:
     return int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "big")
 
 
+#: The largest ring built (about a second in pure Python). Envoy's ring hash allows up to
+#: 8M points (``maximum_ring_size`` in ``envoy/config/cluster/v3/cluster.proto``), in C++.
+MAX_RING_POINTS = 100_000
+
+
 @lru_cache(maxsize=16)
 def _ring(n_instances: int, vnodes: int) -> tuple[list[int], list[int]]:
     """Sorted ring points ``hash(f"{index}_{v}")`` and the instance owning each."""
@@ -423,12 +428,18 @@ class ConsistentHash(Balancer):
 
     def __init__(self, vnodes: int = 100):
         self.vnodes = _validate.integer("vnodes", vnodes, minimum=1)
+        if self.vnodes > MAX_RING_POINTS // 10:
+            raise ValueError(f"vnodes must be between 1 and {MAX_RING_POINTS // 10:,}, "
+                             f"got {self.vnodes:,}")
 
     def pick(self, instances, request):
         state = state_of(instances)
         healthy = state.healthy
         if not healthy:
             return None
+        if len(healthy) * self.vnodes > MAX_RING_POINTS:
+            raise ValueError(f"vnodes × instances must be ≤ {MAX_RING_POINTS:,} ring points, got "
+                             f"{self.vnodes:,} × {len(healthy):,}: use fewer vnodes")
         points, owners = _ring(len(healthy), self.vnodes)
         key = request.id if request.user is None else request.user
         k = bisect_left(points, _hash64(str(key)))
