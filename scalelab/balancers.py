@@ -21,14 +21,13 @@ Built-in policies, each matching the reference behaviour named in its docstring:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from bisect import bisect_left
-from functools import lru_cache
 
 import numpy as np
 
 from . import _validate, kernels
+from .hashing import MAX_RING_POINTS, hash64, jump_hash, ring  # noqa: F401 — jump_hash: public
 from .speedups import CountIndex, CountTracker, Draws, HealthyCache
 from .views import (  # noqa: F401 — part of this module's public face
     ClusterState,
@@ -392,23 +391,6 @@ class LeastConnections(_Counted):
         return instances[best]
 
 
-def _hash64(text: str) -> int:
-    """A stable 64-bit hash (the first 8 bytes of MD5), the same in every process."""
-    return int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "big")
-
-
-#: The largest ring built (about a second in pure Python). Envoy's ring hash allows up to
-#: 8M points (``maximum_ring_size`` in ``envoy/config/cluster/v3/cluster.proto``), in C++.
-MAX_RING_POINTS = 100_000
-
-
-@lru_cache(maxsize=16)
-def _ring(n_instances: int, vnodes: int) -> tuple[list[int], list[int]]:
-    """Sorted ring points ``hash(f"{index}_{v}")`` and the instance owning each."""
-    points = sorted((_hash64(f"{i}_{v}"), i) for i in range(n_instances) for v in range(vnodes))
-    return [p for p, _ in points], [i for _, i in points]
-
-
 class ConsistentHash(Balancer):
     """Ring hash (ketama): the same user always reaches the same instance, and adding an
     instance moves only about 1/N of the users, all of them to the new instance.
@@ -440,9 +422,9 @@ class ConsistentHash(Balancer):
         if len(healthy) * self.vnodes > MAX_RING_POINTS:
             raise ValueError(f"vnodes × instances must be ≤ {MAX_RING_POINTS:,} ring points, got "
                              f"{self.vnodes:,} × {len(healthy):,}: use fewer vnodes")
-        points, owners = _ring(len(healthy), self.vnodes)
+        points, owners = ring(len(healthy), self.vnodes)
         key = request.id if request.user is None else request.user
-        k = bisect_left(points, _hash64(str(key)))
+        k = bisect_left(points, hash64(str(key)))
         size = len(points)
         owner = owners[k % size]
         if healthy[owner]:
@@ -454,26 +436,6 @@ class ConsistentHash(Balancer):
             if healthy[owner]:
                 return instances[owner]
         return None  # unreachable: some instance is healthy
-
-
-def jump_hash(key: int, buckets: int) -> int:
-    """Lamping and Veach's jump consistent hash: the bucket in [0, buckets) for a 64-bit key.
-
-    Going from n to n+1 buckets moves only the keys that land in the new bucket.
-
-    >>> [jump_hash(k, 10) for k in range(5)]
-    [0, 6, 6, 8, 1]
-    """
-    key = _validate.integer("key", key, minimum=0)
-    if key >= 1 << 64:
-        raise ValueError(f"key must be < 2**64 (an unsigned 64-bit integer), got {key}")
-    buckets = _validate.integer("buckets", buckets, minimum=1)
-    b, j = -1, 0
-    while j < buckets:
-        b = j
-        key = (key * 2862933555777941757 + 1) & 0xFFFF_FFFF_FFFF_FFFF
-        j = int((b + 1) * ((1 << 31) / ((key >> 33) + 1)))
-    return b
 
 
 #: Finagle's penalty for an instance with requests in flight but no answer yet:
