@@ -4,7 +4,7 @@
     python benchmarks/run.py --quick      # 10× smaller, a few seconds; verdicts indicative only
     python benchmarks/run.py --only loop  # one group: lindley | big | loop | slider (or a b c d)
 
-Every row prints its goal (from /work/shared/reference/performance.md §6) beside the
+Every row prints its goal (benchmarks/README.md says where each comes from) beside the
 measurement and PASS or MISS. Model everywhere: Poisson arrivals λ = 8/s, N = 10 FIFO
 instances with one slot, exponential service of mean 1 s (ρ = 0.8). See benchmarks/README.md.
 
@@ -76,8 +76,8 @@ LINDLEY_CASES = [
     Case("random", sl.balancers.Random, "random", 100, _theory_random),
 ]
 
-# State-dependent policies: simulate() routes the built-ins with a kernel (kernels.py). Goals
-# from performance.md §6.2 and the balancers issue: JSQ/least-connections ≥ 10×, P2C ≥ 25×.
+# State-dependent policies: simulate() routes the built-ins with a kernel (kernels.py). Goals:
+# JSQ/least-connections ≥ 10×, P2C ≥ 25× SimPy.
 # A learner's policy goes through its own pick() in the general loop, a Python call and a
 # view per request: measured, with no goal (it is the price of running arbitrary code).
 LOOP_CASES = [
@@ -87,7 +87,7 @@ LOOP_CASES = [
     Case("power of two choices", sl.balancers.PowerOfTwoChoices, "p2c", 25),
 ]
 
-# 10M-request runs (performance.md §6.3: ≤ 2 s; memory goal ≤ 1.5 GB peak RSS).
+# 10M-request runs (goal ≤ 2 s; memory goal ≤ 1.5 GB peak RSS).
 BIG_CASES = [
     ("round-robin", "RoundRobin"),
     ("random", "Random"),
@@ -415,7 +415,7 @@ def _ratio_goal(case: Case, ratio: float):
 
 
 # ---------------------------------------------------------------------------------------------
-# e. cost per request as the cluster grows (issue: balancers): N=1000 within 2× of N=10
+# e. cost per request as the cluster grows: N=1000 within 2× of N=10
 
 SCALING_POLICIES = [("least-connections", sl.balancers.LeastConnections),
                     ("power of two choices", sl.balancers.PowerOfTwoChoices)]
@@ -454,7 +454,7 @@ def bench_scaling(requests: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# f. a day of traffic with an autoscaler (issue: autoscaling): ≤ 10 s for about 10M requests
+# f. a day of traffic with an autoscaler: ≤ 10 s for about 10M requests
 
 def _day(duration: float, scale: int):
     mean_rate = 10_000_000 / 86_400 / scale
@@ -543,7 +543,7 @@ def bench_day(scale: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# d. every explorer: the Python side of each control move (issue: balancers, ≤ 20 ms)
+# d. every explorer: the Python side of each control move (≤ 20 ms)
 
 EXPLORERS = ["queue_explorer", "scaling_explorer", "balancer_explorer", "stateless_explorer",
              "autoscaling_explorer", "load_test_explorer"]

@@ -13,7 +13,8 @@ number of requests waiting or in service. The simulator keeps the answer within
 ...         busy = observation.utilization > 0.7
 ...         return observation.ready + observation.warming + (1 if busy else 0)
 
-Built-in policies, each following a real system (reference/algorithms.md §1–2):
+Built-in policies, each following a real system (the AWS EC2 Auto Scaling user guide;
+Kubernetes' ``pkg/controller/podautoscaler/replica_calculator.go``):
 
 - :class:`Threshold`: "if average CPU exceeds 70 % for 5 min, add one" — AWS simple scaling,
   with a cooldown after each action;
@@ -172,7 +173,7 @@ class _Alarms(_Builtin):
 
 
 class Threshold(_Alarms):
-    """The course text's rule: utilization above ``scale_out_above`` for ``duration`` seconds
+    """The classic rule: utilization above ``scale_out_above`` for ``duration`` seconds
     adds ``step`` instances; below ``scale_in_below`` for ``duration`` seconds removes ``step``.
 
     Reads ``utilization`` (the average over ready instances), ``ready`` and ``warming``.
@@ -281,8 +282,8 @@ class StepScaling(_Alarms):
                  duration: float = 60.0, cooldown: float = 300.0):
         self.threshold = _validate.number("threshold", threshold, above=0, maximum=1)
         if adjustment_type not in _ADJUSTMENT_TYPES:
-            raise ValueError(f"adjustment_type must be one of {', '.join(map(repr, _ADJUSTMENT_TYPES))}"
-                             f", got {adjustment_type!r}")
+            allowed = ", ".join(map(repr, _ADJUSTMENT_TYPES))
+            raise ValueError(f"adjustment_type must be one of {allowed}, got {adjustment_type!r}")
         self.adjustment_type = adjustment_type
         self.scale_out = _steps("scale_out", scale_out, above=True, kind=adjustment_type)
         self.scale_in = _steps("scale_in", scale_in, above=False, kind=adjustment_type)

@@ -359,7 +359,6 @@ def exercise_table() -> str:
             rows.append(f"| `{e.id}` | {e.kind} | {e.points:g} | {e.describe()} |")
     return "\n".join(rows)
 
-__all__ = ["BuildError", "Limits", "build", "clear_hidden_tests", "clear_solutions", "exercise_cells",
-           "exercise_table", "grade", "instructor_notebook", "module_for", "module_in",
-           "solution_region",
-           "split_solution", "student_notebook", "sync"]
+__all__ = ["BuildError", "Limits", "build", "clear_hidden_tests", "clear_solutions",
+           "exercise_cells", "exercise_table", "grade", "instructor_notebook", "module_for",
+           "module_in", "solution_region", "split_solution", "student_notebook", "sync"]

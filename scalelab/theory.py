@@ -38,7 +38,8 @@ _RULES = {
 
 
 def _real(name: str, value: ArrayLike, rule: str, *, allow_inf: bool = False) -> np.ndarray:
-    """Return ``value`` as a float array, or raise an error naming ``name``, the value and ``rule``."""
+    """Return ``value`` as a float array, or raise an error naming ``name``, the value and
+    ``rule``."""
     try:
         kind = np.asarray(value).dtype.kind
     except ValueError:  # ragged nested lists
@@ -232,7 +233,8 @@ def round_robin(arrival_rate: ArrayLike, service_time: ArrayLike, instances: int
     return ek_m1(n, lam / n, service_time)
 
 
-def supermarket(load: ArrayLike, choices: int = 2, service_time: ArrayLike = 1.0) -> float | np.ndarray:
+def supermarket(load: ArrayLike, choices: int = 2,
+                service_time: ArrayLike = 1.0) -> float | np.ndarray:
     """Mean response time (seconds) with power-of-d-choices over very many servers.
 
     Mitzenmacher's mean-field limit T = Σ_{i≥1} λ^((dⁱ − d)/(d − 1)), times the

@@ -1,5 +1,8 @@
-"""Load-balancing policies against their reference behaviour (shared/reference/algorithms.md
-§3), queueing theory (§5), brute-force oracles, and the conformance suite."""
+"""Load-balancing policies against their reference behaviour (NGINX
+``ngx_http_upstream_round_robin.c`` and ``ngx_http_upstream_least_conn_module.c``, Envoy's
+least-request load balancer, Finagle's ``PeakEwma.scala``, Lamping and Veach's jump hash,
+arXiv:1406.2294), queueing theory (Kleinrock, *Queueing Systems* vol. 1, 1975), brute-force
+oracles, and the conformance suite."""
 
 from __future__ import annotations
 

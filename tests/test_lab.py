@@ -360,7 +360,8 @@ def test_resp_encoding_and_replies():
 
 @pytest.mark.parametrize("kwargs, error, words", [
     ({"instances": 0}, ValueError, "instances must be ≥ 1, got 0"),
-    ({"store": "mysql"}, ValueError, "store must be one of 'memory', 'sqlite', 'redis', got 'mysql'"),
+    ({"store": "mysql"}, ValueError,
+     "store must be one of 'memory', 'sqlite', 'redis', got 'mysql'"),
     ({"health_check": 0.5}, TypeError, "health_check must be sl.HealthCheck"),
     ({"retries": -1}, ValueError, "retries must be ≥ 0, got -1"),
     ({"balancer": "round-robin"}, TypeError, "balancer must be a policy object"),

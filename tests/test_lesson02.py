@@ -1,5 +1,5 @@
 """Lesson 02 (load balancers and health checks): the numbers behind its figures against theory
-and reference behaviour (shared/reference/algorithms.md §3–5), its explorer without a browser,
+and reference behaviour (NGINX, Envoy, HAProxy, queueing theory), its explorer without a browser,
 its exercises, and the lesson in a real browser."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_policy_race_rate_capacity_and_round_robins_exact_shares(equal):
 
 def test_policy_race_orders_the_policies_as_queueing_theory_does(equal):
     mean = {name: run["summary"]["mean"] for name, run in equal["policies"].items()}
-    # algorithms.md §5, 4 servers at ρ = 0.8: JSQ < P2C < RR < random
+    # 4 servers at ρ = 0.8: JSQ (≈1.96) < P2C (≈2.55) < RR (E4/M/1, 3.267) < random (M/M/1, 5)
     assert mean["least connections"] < mean["power of two choices"] < mean["round robin"] \
         < mean["random"]
     # equal weights: the same picks (the simulator runs them two ways, hence approx)
@@ -248,7 +248,7 @@ def test_least_connections_is_a_black_hole_without_passive_ejection(crashes):
 def test_balancer_explorer_detection_follows_the_probe_schedule(interval, threshold, down):
     run = scenarios.balancer_explorer(interval=interval, threshold=threshold)
     # crash at 21 s: the first failed probe is the first multiple of the interval at or after
-    # it (algorithms.md §4), and the threshold-th failure in a row marks it down
+    # it (probes run every interval), and the threshold-th failure in a row marks it down
     assert run["crash"] == 21.0
     assert down == math.ceil(21.0 / interval) * interval + (threshold - 1) * interval
     assert run["marked_down"] == pytest.approx(down)

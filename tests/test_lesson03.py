@@ -225,7 +225,7 @@ def test_store_outage_fails_every_request_in_the_window():
     assert outage["lost_sessions"] == 0
 
 
-# -- the explorer's numbers -------------------------------------------------------------------------
+# -- the explorer's numbers ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("n", [3, 5, 8])
 def test_explorer_memory_mode_loses_about_n_minus_1_over_n(n):
@@ -448,7 +448,7 @@ def test_a_crash_in_the_learners_balancer_is_theirs():
     assert "scalelab" not in outcome.details.split("\n\n")[0]
 
 
-# -- the lesson in a browser ------------------------------------------------------------------------
+# -- the lesson in a browser ---------------------------------------------------------------------
 
 REQUESTS_SERVED = """
 () => {

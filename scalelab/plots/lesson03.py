@@ -130,7 +130,8 @@ def stateless_explorer_traces(data: dict) -> list[dict]:
     at = np.array([data["crash_at"]] * 2) if crashed else np.array([])
 
     def line(values, log=False):
-        """A vertical line at the crash spanning ``values`` (from 0, or its lowest on a log axis)."""
+        """A vertical line at the crash spanning ``values`` (from 0, or its lowest on a log
+        axis)."""
         if not crashed:
             return np.array([])
         finite = values[np.isfinite(values)]

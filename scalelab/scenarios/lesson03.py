@@ -308,7 +308,8 @@ def stateless_explorer(mode: str = "memory", instances: int = 4, crash: bool = F
                        seed: int = 1) -> dict:
     """The explorer's numbers: :func:`shop` through one design of :data:`SESSION_DESIGNS` on
     ``instances`` instances for :data:`STATELESS_EXPLORER_DURATION` s; with ``crash``, instance
-    A (0) crashes at 150 s and a fresh one replaces it at 180 s. Series per 10 s: ``time``, ``lost`` (lost sessions), ``p95`` (s);
+    A (0) crashes at 150 s and a fresh one replaces it at 180 s. Series per 10 s: ``time``,
+    ``lost`` (lost sessions), ``p95`` (s);
     per instance: ``names``, ``requests``; totals: ``lost_sessions``, ``follow_ups``,
     ``lost_share``, ``users_logged_out``, ``errors``, ``p50``, ``p95_all``, ``imbalance``.
     Cached: the same settings return the same (shared) dict."""
