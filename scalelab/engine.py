@@ -101,7 +101,7 @@ class Loop:
                 self.arrived += 1
                 self._dispatch(Request(i, t, users[i], costs[i]))
         self._advance(math.inf)
-        return self._records(arrivals, users), np.array(self.lifetimes), self.log
+        return self._records(arrivals, self.workload.user), np.array(self.lifetimes), self.log
 
     def _run_streamlined(self, times: list[float], users: list, costs: list) -> None:
         """:meth:`run`'s pass with every per-request step inlined, for runs of nothing but
@@ -187,15 +187,18 @@ class Loop:
         arrivals = np.array(self.arrival_times)
         return self._records(arrivals, self.user_of), np.array(self.lifetimes), self.log
 
-    def _records(self, arrivals, users) -> np.ndarray:
-        records = np.zeros(len(arrivals), dtype=REQUEST_FIELDS)
-        records["arrival"] = arrivals
+    def _records(self, arrivals, users) -> dict:
+        """The records' columns (``users``: an array, or None when requests have none)."""
+        columns = {"arrival": arrivals}
         for name in ("start", "end", "service", "instance", "status"):
-            records[name] = getattr(self, name)
-        records["retries"] = self.tries
-        records["lost_session"] = self.lost
-        records["user"] = [-1 if u is None else u for u in users]
-        return records
+            columns[name] = np.array(getattr(self, name), dtype=REQUEST_FIELDS[name])
+        if any(self.tries):
+            columns["retries"] = np.array(self.tries, dtype=REQUEST_FIELDS["retries"])
+        if any(self.lost):
+            columns["lost_session"] = np.array(self.lost, dtype=bool)
+        if users is not None:
+            columns["user"] = np.asarray(users, dtype=np.int64)
+        return columns
 
     def _advance(self, t: float) -> None:
         """Handle, in time order, every answer and event at or before ``t``."""

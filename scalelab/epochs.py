@@ -18,14 +18,13 @@ import math
 
 import numpy as np
 
-from .result import empty_records
-
 CHUNK = 1 << 16
 
 
 def run(loop, kernel, arrivals: np.ndarray, work: np.ndarray):
     """Run ``arrivals`` (with ``work`` seconds each at speed 1) through ``loop``'s cluster,
-    routing with ``kernel``. Returns (records, lifetimes, log), as ``Loop.run`` does."""
+    routing with ``kernel``. Returns (the records' columns, lifetimes, log), as ``Loop.run``
+    does."""
     progress = _Progress(arrivals, work)
     while (when := loop.next_event_time()) < math.inf:
         progress.route(loop, kernel, int(np.searchsorted(arrivals, when, side="left")))
@@ -41,8 +40,10 @@ class _Progress:
 
     def __init__(self, arrivals: np.ndarray, work: np.ndarray):
         self.arrivals, self.work = arrivals, work
-        self.records = empty_records(len(arrivals))
-        self.records["arrival"] = arrivals
+        n = len(arrivals)
+        self.records = {"arrival": arrivals, "start": np.empty(n), "end": np.empty(n),
+                        "service": np.empty(n), "instance": np.empty(n, dtype=np.int32),
+                        "status": np.zeros(n, dtype=np.int8)}  # the records' columns
         self.routed = 0                               # arrivals routed so far
         self.told = 0                                 # arrivals the loop has been told about
         self.unanswered = np.empty(0, dtype=np.intp)  # told, not answered by the last event
@@ -64,10 +65,10 @@ class _Progress:
             where = np.fromiter(slots, dtype=np.int32, count=hi - lo)
             if kernel.ids != list(range(len(ids))):
                 where = ids[where]
-            records = self.records[lo:hi]
-            records["end"], records["instance"] = end, where
-            records["service"] = work / speeds[where]
-            records["start"] = _starts(arrivals, end, where, previous)
+            records = self.records
+            records["end"][lo:hi], records["instance"][lo:hi] = end, where
+            records["service"][lo:hi] = work / speeds[where]
+            records["start"][lo:hi] = _starts(arrivals, end, where, previous)
             self.routed = hi
 
     def tell(self, loop, kernel, now: float) -> None:

@@ -49,7 +49,8 @@ def uniform(specs, rng: np.random.Generator):
     """Uniformly random routing with ``rng``: fixed routing only (no ``route``)."""
     if not _single_slot(specs):
         return None
-    return FixedRouting(lambda count: rng.integers(0, len(specs), count, dtype=np.int32))
+    n = len(specs)
+    return FixedRouting(lambda count: Assignment.of(rng.integers(0, n, count, dtype=np.int32), n))
 
 
 def power_of_two(specs, draws: Draws):
@@ -72,6 +73,29 @@ def least_connections(specs, most: int):
     return _LeastConnections([s.speed for s in specs])
 
 
+class Assignment:
+    """Routing fixed in advance: ``instance[i]`` (int32) for request i, and ``groups[j]``,
+    the requests instance j gets, in arrival order (a slice or an index array)."""
+
+    def __init__(self, instance: np.ndarray, groups: list):
+        self.instance, self.groups = instance, groups
+
+    @classmethod
+    def of(cls, instance: np.ndarray, n: int) -> Assignment:
+        """Group any assignment to ``n`` instances (one radix sort of 16-bit labels)."""
+        labels = instance.astype(np.int16) if n < 2**15 else instance
+        order = np.argsort(labels, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n))]).tolist()
+        return cls(instance, [order[bounds[j]:bounds[j + 1]] for j in range(n)])
+
+    @classmethod
+    def cyclic(cls, count: int, n: int, first: int) -> Assignment:
+        """first, first + 1, …, n − 1, 0, 1, …: instance j gets every n-th request."""
+        cycle = np.roll(np.arange(n, dtype=np.int32), -first)
+        instance = np.tile(cycle, -(-count // n))[:count]
+        return cls(instance, [slice((j - first) % n, None, n) for j in range(n)])
+
+
 class FixedRouting:
     """Routing that depends only on the request's position: ``fixed(count)``."""
 
@@ -92,7 +116,7 @@ class _Kernel:
         self.instances = len(speeds)  # all the policy sees, booting and retired ones too
         self.left: set[int] = set()
 
-    def fixed(self, count: int) -> np.ndarray | None:
+    def fixed(self, count: int) -> Assignment | None:
         """The instances of the first ``count`` requests, if routing ignores the state."""
         return None
 
@@ -156,7 +180,7 @@ class _RoundRobin(_LastEnds):
         self.next = next_instance
 
     def fixed(self, count):
-        return (np.arange(count) + self.next) % len(self.ids)
+        return Assignment.cyclic(count, len(self.ids), self.next % len(self.ids))
 
     def route(self, times, work):
         if not times:

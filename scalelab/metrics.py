@@ -24,6 +24,27 @@ def percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
+def percentiles(values: np.ndarray, qs, *, in_place: bool = False) -> list[float]:
+    """The ``qs``-th percentiles (0–100) of ``values``, NaN for each when there are none:
+    ``numpy.percentile``'s linear interpolation, to the last bit, from one partition.
+    ``in_place``: partition ``values`` itself (it is left reordered) instead of a copy."""
+    count = len(values)
+    if not count:
+        return [float("nan")] * len(qs)
+    position = (count - 1) * np.true_divide(np.asarray(qs, dtype=float), 100)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, count - 1)
+    ordered = values if in_place else values.copy()
+    ordered.partition(np.unique(np.concatenate([low, high])))
+    below, above = ordered[low], ordered[high]
+    gamma = position - low
+    step = above - below
+    result = below + step * gamma
+    upper = gamma >= 0.5  # numpy's lerp counts down from the upper value there
+    result[upper] = (above - step * (1 - gamma))[upper]
+    return result.tolist()
+
+
 def busy_seconds(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Total service time spent before each time in ``edges``, summed over all requests.
 
@@ -34,8 +55,15 @@ def busy_seconds(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.nd
 
 
 def busy_in_window(start: np.ndarray, end: np.ndarray, begin: float, finish: float) -> float:
-    """Service seconds spent inside ``[begin, finish]``, summed over all requests (no sort)."""
-    return float((np.clip(end, begin, finish) - np.clip(start, begin, finish)).sum())
+    """Service seconds spent inside ``[begin, finish]``, summed over all requests (no sort).
+    Times are ≥ 0, so from ``begin`` = 0 only the upper bound clips."""
+    if begin <= 0:
+        inside = np.minimum(end, finish)
+        inside -= np.minimum(start, finish)
+    else:
+        inside = np.clip(end, begin, finish)
+        inside -= np.clip(start, begin, finish)
+    return float(inside.sum())
 
 
 def _area_before(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from .balancers import prepare
 from .config import ARGUMENTS, ClusterConfig, Instance, instance_specs  # noqa: F401
 from .engine import Loop
 from .failures import HealthCheck
-from .result import Result, Status, empty_records
+from .result import Result, Status
 from .routing import fast_path
 from .workloads import Workload
 
@@ -150,16 +150,16 @@ def run_open(config: ClusterConfig, workload: Workload) -> Result:
         work = work * workload.cost
     how, plan = engine_for(config, workload)
     if how == SCAN:
-        records = _run_lindley(workload.arrivals, work, config.instances, plan)
+        columns = _run_lindley(workload.arrivals, work, config.instances, plan)
         if workload.user is not None:
-            records["user"] = workload.user
-        return _result(config, records, config.instances, workload.duration, None, [])
+            columns["user"] = workload.user
+        return _result(config, columns, config.instances, workload.duration, None, [])
     if how == KERNEL:
         loop = Loop(config, Workload(np.empty(0), workload.duration), np.empty(0),
                     horizon=float(workload.arrivals[-1]) if len(workload) else 0.0)
         records, lifetimes, log = epochs.run(loop, plan, workload.arrivals, work)
         if workload.user is not None:
-            records["user"] = workload.user
+            records["user"] = workload.user  # the kernel's records are columns
     else:
         loop = Loop(config, workload, work)
         records, lifetimes, log = loop.run(streamlined=how == STREAMLINED)
@@ -176,35 +176,34 @@ def run_closed(config: ClusterConfig, users: int, think_time: float, duration: f
     return _result(config, records, loop.specs, duration, lifetimes, log)
 
 
-def _result(config: ClusterConfig, records, specs, duration, lifetimes, log) -> Result:
+def _result(config: ClusterConfig, columns: dict, specs, duration, lifetimes, log) -> Result:
     if config.timeout is not None:
-        late = (records["status"] == Status.OK) & \
-            (records["end"] - records["arrival"] > config.timeout)
-        records["status"][late] = Status.TIMEOUT
-    return Result(records, specs, duration, balancer=repr(config.balancer), seed=config.seed,
+        late = (columns["status"] == Status.OK) & \
+            (columns["end"] - columns["arrival"] > config.timeout)
+        columns["status"][late] = Status.TIMEOUT
+    return Result(columns, specs, duration, balancer=repr(config.balancer), seed=config.seed,
                   events=log, lifetimes=lifetimes)
 
 
-def _run_lindley(arrivals, work, specs, assignment) -> np.ndarray:
-    """FIFO single-slot instances with routing fixed in advance: per instance,
-    end_k = max(arrival_k, end_{k−1}) + service_k, computed with cumsum and a running max."""
-    labels = assignment.astype(np.int16 if len(specs) < 2**15 else np.int32)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=len(specs)))])
+def _run_lindley(arrivals, work, specs, routing) -> dict:
+    """FIFO single-slot instances with routing fixed in advance (``kernels.Assignment``): per
+    instance, end_k = max(arrival_k, end_{k−1}) + service_k, computed with cumsum and a
+    running max. Returns the records' columns."""
     start, service = np.empty(len(arrivals)), np.empty(len(arrivals))
-    for j, spec in enumerate(specs):
-        index = order[bounds[j]:bounds[j + 1]]
-        if len(index) == 0:
+    for spec, requests in zip(specs, routing.groups):
+        a = arrivals[requests]
+        if len(a) == 0:
             continue
-        a = arrivals[index]
-        s = work[index] / spec.speed
+        s = work[requests] / spec.speed
         c = np.cumsum(s)
-        done = c + np.maximum.accumulate(a - c + s)
-        previous_done = np.concatenate([[-np.inf], done[:-1]])
-        start[index] = np.maximum(a, previous_done)
-        service[index] = s
-    records = empty_records(len(arrivals))  # whole fields at once: strided scatters are slow
-    records["arrival"], records["instance"] = arrivals, labels
-    records["start"], records["service"] = start, service
-    np.add(start, service, out=records["end"])
-    return records
+        done = a - c
+        done += s
+        np.maximum.accumulate(done, out=done)
+        done += c
+        begin = np.empty(len(a))
+        begin[0] = a[0]
+        np.maximum(a[1:], done[:-1], out=begin[1:])
+        start[requests] = begin
+        service[requests] = s
+    return {"arrival": arrivals, "start": start, "end": start + service, "service": service,
+            "instance": routing.instance, "status": np.zeros(len(arrivals), dtype=np.int8)}

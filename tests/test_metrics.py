@@ -140,3 +140,16 @@ def test_latency_is_end_minus_arrival_of_answered_requests_only():
     records["end"] = [1.5, 0.0, 2.25]
     records["status"] = [Status.OK, Status.REJECTED, Status.OK]
     np.testing.assert_allclose(metrics.latency(records), [1.5, 0.25])
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=300),
+       qs=st.lists(st.floats(0, 100), min_size=1, max_size=4))
+def test_percentiles_from_one_partition_are_numpys_to_the_last_bit(values, qs):
+    array = np.array(values, dtype=float)
+    ours = metrics.percentiles(array, qs)
+    if not len(values):
+        assert all(np.isnan(ours))
+        return
+    assert ours == np.percentile(array, qs).tolist()
+    assert np.array_equal(array, np.array(values))  # a copy was partitioned, not the input
