@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 CHUNK = 1 << 16
+SMALL_BATCH = 256  # fewer arrivals between two events: plain Python beats numpy's per-call cost
 
 
 def run(loop, kernel, arrivals: np.ndarray, work: np.ndarray):
@@ -56,19 +57,26 @@ class _Progress:
         speeds = self.speeds
         while self.routed < upto:
             lo, hi = self.routed, min(upto, self.routed + CHUNK)
-            ids = np.array(kernel.ids, dtype=np.int32)
-            previous = np.full(len(speeds), -math.inf)  # each instance's last end so far
-            previous[ids] = [kernel.last_end(slot) for slot in range(len(ids))]
+            ids = kernel.ids
+            before = [kernel.last_end(slot) for slot in range(len(ids))]  # by slot
             arrivals, work = self.arrivals[lo:hi], self.work[lo:hi]
-            end, slots = kernel.route(arrivals.tolist(), work)
-            end = np.fromiter(end, dtype=float, count=hi - lo)
-            where = np.fromiter(slots, dtype=np.int32, count=hi - lo)
-            if kernel.ids != list(range(len(ids))):
-                where = ids[where]
+            times = arrivals.tolist()
+            end, slots = kernel.route(times, work)
+            if hi - lo < SMALL_BATCH:
+                start = _starts_in_order(times, end, slots, before)
+                where = slots if ids == list(range(len(ids))) else [ids[k] for k in slots]
+            else:
+                end = np.fromiter(end, dtype=float, count=hi - lo)
+                where = np.fromiter(slots, dtype=np.int32, count=hi - lo)
+                if ids != list(range(len(ids))):
+                    where = np.array(ids, dtype=np.int32)[where]
+                previous = np.full(len(speeds), -math.inf)  # each instance's last end so far
+                previous[ids] = before
+                start = _starts(arrivals, end, where, previous)
             records = self.records
             records["end"][lo:hi], records["instance"][lo:hi] = end, where
             records["service"][lo:hi] = work / speeds[where]
-            records["start"][lo:hi] = _starts(arrivals, end, where, previous)
+            records["start"][lo:hi] = start
             self.routed = hi
 
     def tell(self, loop, kernel, now: float) -> None:
@@ -84,6 +92,19 @@ class _Progress:
         loop.catch_up(arrived, end[done] - self.arrivals[done], self.records["service"][done],
                       np.bincount(where, minlength=len(loop.specs)),
                       {j: kernel.last_end(slot) for slot, j in enumerate(kernel.ids)})
+
+
+def _starts_in_order(times: list[float], end: list[float], slots: list[int],
+                     before: list[float]) -> list[float]:
+    """:func:`_starts` for a short batch, one request after the other (``before[k]``: when
+    slot k's queue ended before the batch)."""
+    last = list(before)
+    start = []
+    for t, finish, k in zip(times, end, slots):
+        previous = last[k]
+        start.append(t if t > previous else previous)
+        last[k] = finish
+    return start
 
 
 def _starts(arrival: np.ndarray, end: np.ndarray, where: np.ndarray,

@@ -119,9 +119,12 @@ CHUNKED = [(policy, False) for policy in POLICIES if policy is not sl.balancers.
     [(policy, True) for policy in POLICIES]
 
 
+@pytest.mark.parametrize("small_batch", [0, 10**9], ids=["numpy", "python"])
 @pytest.mark.parametrize("policy, scaled", CHUNKED)
-def test_chunk_boundaries_change_nothing(policy, scaled, monkeypatch):
-    """Routing in chunks (here of 37 arrivals) carries every queue across the boundary."""
+def test_chunk_boundaries_change_nothing(policy, scaled, small_batch, monkeypatch):
+    """Routing in chunks (here of 37 arrivals) carries every queue across the boundary,
+    whether the batch's records are computed with numpy or one by one."""
+    monkeypatch.setattr(epochs, "SMALL_BATCH", small_batch)
     workload = sl.workloads.poisson(rate=9, duration=400, seed=3)
     instances = [sl.Instance(speed=s) for s in (1.0, 0.7, 1.3, 1.0)]
     steady = dict(autoscaler=sl.autoscalers.HPA(), min_instances=4, max_instances=4) \
