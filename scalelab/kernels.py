@@ -75,10 +75,11 @@ def least_connections(specs, most: int):
 
 class Assignment:
     """Routing fixed in advance: ``instance[i]`` (int32) for request i, and ``groups[j]``,
-    the requests instance j gets, in arrival order (a slice or an index array)."""
+    the requests instance j gets, in arrival order (a slice or an index array). ``first``:
+    for a cycle (request i to instance (first + i) mod n), its first instance, else None."""
 
-    def __init__(self, instance: np.ndarray, groups: list):
-        self.instance, self.groups = instance, groups
+    def __init__(self, instance: np.ndarray, groups: list, first: int | None = None):
+        self.instance, self.groups, self.first = instance, groups, first
 
     @classmethod
     def of(cls, instance: np.ndarray, n: int) -> Assignment:
@@ -93,7 +94,7 @@ class Assignment:
         """first, first + 1, …, n − 1, 0, 1, …: instance j gets every n-th request."""
         cycle = np.roll(np.arange(n, dtype=np.int32), -first)
         instance = np.tile(cycle, -(-count // n))[:count]
-        return cls(instance, [slice((j - first) % n, None, n) for j in range(n)])
+        return cls(instance, [slice((j - first) % n, None, n) for j in range(n)], first)
 
 
 class FixedRouting:

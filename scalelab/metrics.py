@@ -54,15 +54,17 @@ def busy_seconds(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.nd
     return _area_before(np.sort(start), edges) - _area_before(np.sort(end), edges)
 
 
-def busy_in_window(start: np.ndarray, end: np.ndarray, begin: float, finish: float) -> float:
+def busy_in_window(start: np.ndarray, end: np.ndarray, begin: float, finish: float,
+                   scratch: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Service seconds spent inside ``[begin, finish]``, summed over all requests (no sort).
-    Times are ≥ 0, so from ``begin`` = 0 only the upper bound clips."""
-    if begin <= 0:
-        inside = np.minimum(end, finish)
-        inside -= np.minimum(start, finish)
+    ``scratch``: two float arrays as long as ``start`` to write into instead of new ones."""
+    inside, other = scratch if scratch is not None else (None, None)
+    if begin <= 0:  # times are ≥ 0: only the upper bound clips
+        inside = np.minimum(end, finish, out=inside)
+        inside -= np.minimum(start, finish, out=other)
     else:
-        inside = np.clip(end, begin, finish)
-        inside -= np.clip(start, begin, finish)
+        inside = np.clip(end, begin, finish, out=inside)
+        inside -= np.clip(start, begin, finish, out=other)
     return float(inside.sum())
 
 

@@ -154,10 +154,12 @@ class Result:
         def answered(values):
             return values if ok is None else values[ok]
         latency = answered(end) - answered(arrival)
+        wait = answered(start) - answered(arrival)
         requests = len(arrival) if kept is None else int(np.count_nonzero(kept))
         completed = len(latency)
         mean = float(latency.mean()) if completed else float("nan")
         longest = float(latency.max()) if completed else float("nan")
+        mean_wait = float(wait.mean()) if completed else float("nan")
         p50, p95, p99 = metrics.percentiles(latency, (50, 95, 99), in_place=True)
         window = self.duration - warmup
         in_window = end <= self.duration
@@ -165,7 +167,9 @@ class Result:
             in_window &= end >= warmup
         answered_in_window = np.count_nonzero(in_window if failed is None
                                               else in_window & ~failed)
-        busy = metrics.busy_in_window(start, end, warmup, self.duration)
+        # every request answered: the two latency-sized arrays are scratch space from here
+        busy = metrics.busy_in_window(start, end, warmup, self.duration,
+                                      scratch=(wait, latency) if ok is None else None)
         slot_seconds = self._slot_seconds(np.array([warmup, self.duration]))[0]
         served_by = np.bincount(answered(column("instance")), minlength=len(self.instances))
         lost = self._count_in("lost_session", kept)
@@ -180,8 +184,7 @@ class Result:
             "p95": p95,
             "p99": p99,
             "max": longest,
-            "mean_wait": float((answered(start) - answered(arrival)).mean()) if completed
-            else float("nan"),
+            "mean_wait": mean_wait,
             "utilization": float(busy / slot_seconds) if slot_seconds else float("nan"),
             "instance_seconds": self.instance_seconds,
             "lost_sessions": lost,

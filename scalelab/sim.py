@@ -189,6 +189,11 @@ def _run_lindley(arrivals, work, specs, routing) -> dict:
     """FIFO single-slot instances with routing fixed in advance (``kernels.Assignment``): per
     instance, end_k = max(arrival_k, end_{k−1}) + service_k, computed with cumsum and a
     running max. Returns the records' columns."""
+    if routing.first is not None:
+        start, service = _lindley_cycle(arrivals, work, specs, routing.first)
+        return {"arrival": arrivals, "start": start, "end": start + service,
+                "service": service, "instance": routing.instance,
+                "status": np.zeros(len(arrivals), dtype=np.int8)}
     start, service = np.empty(len(arrivals)), np.empty(len(arrivals))
     for spec, requests in zip(specs, routing.groups):
         a = arrivals[requests]
@@ -207,3 +212,31 @@ def _run_lindley(arrivals, work, specs, routing) -> dict:
         service[requests] = s
     return {"arrival": arrivals, "start": start, "end": start + service, "service": service,
             "instance": routing.instance, "status": np.zeros(len(arrivals), dtype=np.int8)}
+
+
+def _lindley_cycle(arrivals, work, specs, first: int):
+    """:func:`_run_lindley` for a cycle over the instances: laid out as rows of one request
+    per instance, every instance's recursion runs at once down the columns (the same sums in
+    the same order as one instance at a time). Returns (start, service)."""
+    count, n = len(arrivals), len(specs)
+    if not count:
+        return np.empty(0), np.empty(0)
+    rows = -(-count // n)
+    a = np.empty(rows * n)
+    a[:count] = arrivals
+    a[count:] = arrivals[-1]  # padding after the last request: it changes nothing before
+    s = np.zeros(rows * n)
+    s[:count] = work
+    a, s = a.reshape(rows, n), s.reshape(rows, n)
+    speeds = np.roll([spec.speed for spec in specs], -first)  # column k: instance first + k
+    if (speeds != 1).any():
+        s /= speeds
+    c = np.cumsum(s, axis=0)
+    done = a - c
+    done += s
+    np.maximum.accumulate(done, axis=0, out=done)
+    done += c
+    start = c  # c is no longer needed: its memory takes the start times
+    start[0] = a[0]
+    np.maximum(a[1:], done[:-1], out=start[1:])
+    return start.reshape(-1)[:count], s.reshape(-1)[:count]
