@@ -10,9 +10,9 @@ whether a policy's offer stands (not for a subclass that overrides ``pick`` or a
 
 A kernel answers two questions:
 
-- ``fixed(count)``: the instances of the first ``count`` requests when routing does not
-  depend on the cluster's state (round-robin, random), as one array — ``sim`` then runs the
-  numpy scan; None otherwise;
+- ``fixed(count)``: where the first ``count`` requests go when routing does not depend on
+  the cluster's state (round-robin, random), as an :class:`Assignment` — ``sim`` then runs
+  the numpy scan; None otherwise;
 - ``route(times, work)``: end times and slots of a batch of requests, keeping its state
   between calls, so an autoscaled run routes the arrivals between two control events in one
   call and lets the general loop handle the events (``epochs.run``). The instances taking
