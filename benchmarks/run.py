@@ -36,7 +36,7 @@ import simpy  # noqa: E402
 import simpy_model  # noqa: E402
 
 import scalelab as sl  # noqa: E402
-from scalelab import kernels  # noqa: E402
+from scalelab import routing  # noqa: E402
 
 RATE, INSTANCES, SERVICE = 8.0, 10, 1.0
 Z = 3.0  # "agrees within sampling error": |difference| ≤ Z standard errors
@@ -246,7 +246,7 @@ def _routing_times(name: str, requests: int, reps: int) -> list:
         workload = sl.workloads.poisson(rate=RATE, duration=requests / RATE, seed=seed)
         balancer = case.balancer()
         balancer.reset()
-        kernel = kernels.kernel_for(balancer, [sl.Instance()] * INSTANCES)
+        kernel = routing.fast_path(balancer, [sl.Instance()] * INSTANCES, INSTANCES)
         if kernel is None or cases == "lindley":
             return []
         work = np.random.default_rng(seed).exponential(SERVICE, len(workload))
