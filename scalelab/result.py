@@ -71,6 +71,7 @@ class Result:
             self._records, self._columns = None, requests
         else:
             self._records, self._columns = requests, None
+        self._in_order: bool | None = None  # arrivals in time order (checked once, if asked)
         self.instances = list(instances)
         self.duration = float(duration)
         self.balancer = balancer
@@ -154,22 +155,23 @@ class Result:
         def answered(values):
             return values if ok is None else values[ok]
         latency = answered(end) - answered(arrival)
-        wait = answered(start) - answered(arrival)
-        requests = len(arrival) if kept is None else int(np.count_nonzero(kept))
+        requests = len(arrival) if kept is None else len(arrival[kept]) \
+            if isinstance(kept, slice) else int(np.count_nonzero(kept))
         completed = len(latency)
         mean = float(latency.mean()) if completed else float("nan")
         longest = float(latency.max()) if completed else float("nan")
-        mean_wait = float(wait.mean()) if completed else float("nan")
         p50, p95, p99 = metrics.percentiles(latency, (50, 95, 99), in_place=True)
+        wait = np.subtract(answered(start), answered(arrival), out=latency)  # latency is spent
+        mean_wait = float(wait.mean()) if completed else float("nan")
         window = self.duration - warmup
         in_window = end <= self.duration
         if warmup:
             in_window &= end >= warmup
         answered_in_window = np.count_nonzero(in_window if failed is None
                                               else in_window & ~failed)
-        # every request answered: the two latency-sized arrays are scratch space from here
+        # every request answered: the latency-sized array is scratch space from here
         busy = metrics.busy_in_window(start, end, warmup, self.duration,
-                                      scratch=(wait, latency) if ok is None else None)
+                                      scratch=(wait, np.empty_like(wait)) if ok is None else None)
         slot_seconds = self._slot_seconds(np.array([warmup, self.duration]))[0]
         served_by = np.bincount(answered(column("instance")), minlength=len(self.instances))
         lost = self._count_in("lost_session", kept)
@@ -199,18 +201,31 @@ class Result:
         status = self._column("status")
         return status != Status.OK if status.any() else None
 
-    def _kept(self, warmup: float) -> np.ndarray | None:
-        """Which requests arrived at or after ``warmup`` s, or None for all of them."""
-        return self._column("arrival") >= warmup if warmup else None
+    def _kept(self, warmup: float) -> np.ndarray | slice | None:
+        """Which requests arrived at or after ``warmup`` s: None for all of them, a slice
+        when the arrivals are in time order (the simulator's always are), else a mask."""
+        if not warmup:
+            return None
+        arrival = self._column("arrival")
+        if self._in_order is None:
+            self._in_order = bool((arrival[1:] >= arrival[:-1]).all())
+        if self._in_order:
+            return slice(int(np.searchsorted(arrival, warmup, side="left")), None)
+        return arrival >= warmup
 
-    def _answered(self, kept: np.ndarray | None,
-                  failed: np.ndarray | None) -> np.ndarray | None:
+    def _answered(self, kept: np.ndarray | slice | None,
+                  failed: np.ndarray | None) -> np.ndarray | slice | None:
         """Which of the ``kept`` requests were answered (none ``failed``), or None for all."""
         if failed is None:
             return kept
+        if isinstance(kept, slice):
+            answered = ~failed
+            answered[:kept.start] = False
+            return answered
         return ~failed if kept is None else kept & ~failed
 
-    def _count_in(self, name: str, kept: np.ndarray | None, total: bool = False) -> int:
+    def _count_in(self, name: str, kept: np.ndarray | slice | None,
+                  total: bool = False) -> int:
         """How many kept requests have field ``name`` set (or, with ``total``, its sum)."""
         if self._left_out(name):
             return 0
