@@ -114,6 +114,8 @@ class StandIn:
 class RoundRobin(Balancer):
     """Each healthy instance in turn: 0, 1, 2, …, N−1, 0, 1, …"""
 
+    _next = 0  # also for a subclass whose reset() does not call this one
+
     def reset(self) -> None:
         super().reset()
         self._next = 0

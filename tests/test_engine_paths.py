@@ -148,3 +148,20 @@ def test_one_rule_decides_the_path():
     mine = lc()
     mine.pick = lambda instances, request: 0  # an override on the object itself counts too
     assert how(balancer=mine) == sim.STREAMLINED
+
+
+def test_a_subclass_whose_reset_skips_super_still_runs():
+    class OwnReset(sl.balancers.RoundRobin):
+        def reset(self):  # forgets super().reset(): the policy must still be usable
+            self.seen = 0
+
+        def pick(self, instances, request):
+            self.seen += 1
+            return super().pick(instances, request)
+
+    workload = sl.workloads.poisson(rate=10, duration=30, seed=3)
+    mine = OwnReset()
+    res = sl.simulate(workload, instances=3, service_time=0.1, balancer=mine, seed=3)
+    built_in = sl.simulate(workload, instances=3, service_time=0.1, seed=3)
+    assert mine.seen == len(workload)
+    assert np.array_equal(res.requests["instance"], built_in.requests["instance"])
