@@ -13,7 +13,8 @@ number of requests waiting or in service. The simulator keeps the answer within
 ...         busy = observation.utilization > 0.7
 ...         return observation.ready + observation.warming + (1 if busy else 0)
 
-Built-in policies, each following a real system (reference/algorithms.md §1–2):
+Built-in policies, each following a real system (the AWS EC2 Auto Scaling user guide;
+Kubernetes' ``pkg/controller/podautoscaler/replica_calculator.go``):
 
 - :class:`Threshold`: "if average CPU exceeds 70 % for 5 min, add one" — AWS simple scaling,
   with a cooldown after each action;
@@ -172,7 +173,7 @@ class _Alarms(_Builtin):
 
 
 class Threshold(_Alarms):
-    """The course text's rule: utilization above ``scale_out_above`` for ``duration`` seconds
+    """The classic rule: utilization above ``scale_out_above`` for ``duration`` seconds
     adds ``step`` instances; below ``scale_in_below`` for ``duration`` seconds removes ``step``.
 
     Reads ``utilization`` (the average over ready instances), ``ready`` and ``warming``.

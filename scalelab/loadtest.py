@@ -128,7 +128,8 @@ def stages(targets, start_rate: float = 0.0) -> Shape:
 
 def spike(base_rate: float, peak_rate: float, before: float, length: float,
           after: float) -> Shape:
-    """``base_rate`` for ``before`` s, ``peak_rate`` for ``length`` s, ``base_rate`` for ``after`` s."""
+    """``base_rate`` for ``before`` s, ``peak_rate`` for ``length`` s, ``base_rate`` for
+    ``after`` s."""
     return _shape([_stage(0, before, base_rate, base_rate), _stage(1, length, peak_rate, peak_rate),
                    _stage(2, after, base_rate, base_rate)], f"spike {base_rate:g}→{peak_rate:g}/s")
 

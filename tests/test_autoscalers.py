@@ -1,4 +1,6 @@
-"""Autoscalers: the reference systems' worked cases (reference/algorithms.md §1–2), the
+"""Autoscalers: the reference systems' worked cases (Kubernetes' HPA controller,
+``pkg/controller/podautoscaler/replica_calculator.go`` and ``horizontal.go``; the AWS EC2 Auto
+Scaling user guide's step-scaling example and CloudWatch's alarm evaluation), the
 control loop in the simulator (timing, cooldowns, warm-up, bounds, cost, sessions), the
 conformance suite, and lesson 05's explorer."""
 
@@ -35,7 +37,7 @@ def scale_events(result, *kinds):
     return [(t, j) for t, j, what in result.events if what in kinds]
 
 
-# -- Kubernetes HPA: algorithms.md §1 -------------------------------------------------------------
+# -- Kubernetes HPA: replica_calculator.go and horizontal.go (kubernetes/kubernetes) -------------
 
 
 def test_hpa_formula_reproduces_the_worked_cases():
@@ -96,7 +98,7 @@ def test_hpa_holds_without_a_metric_and_respects_its_own_bounds():
     assert hpa.desired(obs(60, 2, utilization=0.5)) == 3        # below min_replicas
 
 
-# -- AWS: algorithms.md §2 ------------------------------------------------------------------------
+# -- AWS: EC2 Auto Scaling user guide (step scaling, cooldowns) and CloudWatch alarm evaluation ---
 
 
 def test_aws_percent_rounding():
@@ -152,7 +154,7 @@ def test_target_tracking_scales_in_conservatively_and_never_while_booting():
     assert set(booting) == {11}
 
 
-# -- Threshold: the course text's rule ------------------------------------------------------------
+# -- Threshold: "above 70 % for 5 minutes, add one" ----------------------------------------------
 
 
 def test_threshold_fires_only_after_the_whole_window():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import scalelab as sl
-from scalelab import capstone, capstone_scenarios as cs
+from scalelab import capstone
+from scalelab import capstone_scenarios as cs
 
 REFERENCE = capstone.Design(
     size=2, min_instances=4, max_instances=12, balancer=sl.balancers.PeakEWMA(),

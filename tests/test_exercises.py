@@ -344,7 +344,8 @@ CORRECT_BALANCERS = {
     "min over healthy": "class FewestInFlight(sl.balancers.Balancer):\n"
                         "    def pick(self, instances, request):\n"
                         "        healthy = [i for i in instances if i.healthy]\n"
-                        "        return min(healthy, key=lambda i: i.inflight) if healthy else None",
+                        "        return min(healthy, key=lambda i: i.inflight) "
+                        "if healthy else None",
     "random tie-break, returns an index":
         "class FewestInFlight(sl.balancers.Balancer):\n"
         "    def pick(self, instances, request):\n"

@@ -209,9 +209,14 @@ def test_a_killed_instance_is_ejected_within_the_health_check_bound():
     assert [w for _, i, w in events if i == 1] == ["crash", "marked down"]
 
 
+# 200 requests/s of 20 ms on three instances, two once one is killed: 2 requests in
+# service per instance on average, so each serves up to 8 at once to keep queues short.
+CONCURRENT = [sl.Instance(slots=8)] * 3
+
+
 def test_one_retry_hides_a_killed_instance_from_clients():
     balancer = CountingRoundRobin()
-    with sl.lab.Lab(instances=3, balancer=balancer, store="memory", retries=1,
+    with sl.lab.Lab(instances=CONCURRENT, balancer=balancer, store="memory", retries=1,
                     passive_ejection=False) as lab:
         res = lab.load(sl.workloads.constant(rate=200, duration=3), path="/work?ms=20",
                        failures=[sl.Crash(instance=0, at=1.0)])
@@ -225,8 +230,9 @@ def test_one_retry_hides_a_killed_instance_from_clients():
 
 
 def test_without_retry_clients_see_errors_until_the_health_check_acts():
-    rate, n = 200, 3
-    with sl.lab.Lab(instances=n, store="memory", retries=0, passive_ejection=False) as lab:
+    rate, n = 200, len(CONCURRENT)
+    with sl.lab.Lab(instances=CONCURRENT, store="memory", retries=0,
+                    passive_ejection=False) as lab:
         res = lab.load(sl.workloads.constant(rate=rate, duration=3), path="/work?ms=20",
                        failures=[sl.Crash(instance=0, at=0.5)])
     detection = first(res.events, "marked down", 0) - first(res.events, "crash", 0)
@@ -237,7 +243,8 @@ def test_without_retry_clients_see_errors_until_the_health_check_acts():
 
 
 def test_passive_ejection_leaves_only_the_requests_in_flight():
-    with sl.lab.Lab(instances=3, store="memory", retries=0, passive_ejection=True) as lab:
+    with sl.lab.Lab(instances=CONCURRENT, store="memory", retries=0,
+                    passive_ejection=True) as lab:
         res = lab.load(sl.workloads.constant(rate=200, duration=2), path="/work?ms=20",
                        failures=[sl.Crash(instance=0, at=0.5)])
         ejections = lab.stats["ejections"]
@@ -276,6 +283,18 @@ def test_closed_loop_records_its_users():
     assert summary["errors"] == 0 and summary["requests"] > 20
     assert set(res.requests["user"].tolist()) == {0, 1, 2, 3}
     assert (np.diff(res.requests["arrival"]) >= 0).all()
+
+
+def test_a_count_of_instances_means_what_it_means_in_simulate():
+    """``instances=1`` is one ``sl.Instance()``: one request served at a time. Four users
+    sending 50 ms requests back to back get about 1 s / 50 ms = 20 answers a second, not the
+    80 that four at once would give."""
+    with sl.lab.Lab(instances=1, store="memory", timeout=5) as lab:
+        assert lab.specs == [sl.Instance()] == sl.simulate(
+            sl.workloads.from_times([0.0], 1.0), instances=1, service_time=0.1).instances
+        res = lab.load(mode="closed", users=4, duration=2.0, path="/work?ms=50")
+    answered = res.summary()["completed"]
+    assert 20 <= answered <= 2.0 / 0.05 + 4, answered
 
 
 # -- sessions --------------------------------------------------------------------------------
@@ -341,7 +360,8 @@ def test_resp_encoding_and_replies():
 
 @pytest.mark.parametrize("kwargs, error, words", [
     ({"instances": 0}, ValueError, "instances must be ≥ 1, got 0"),
-    ({"store": "mysql"}, ValueError, "store must be one of 'memory', 'sqlite', 'redis', got 'mysql'"),
+    ({"store": "mysql"}, ValueError,
+     "store must be one of 'memory', 'sqlite', 'redis', got 'mysql'"),
     ({"health_check": 0.5}, TypeError, "health_check must be sl.HealthCheck"),
     ({"retries": -1}, ValueError, "retries must be ≥ 0, got -1"),
     ({"balancer": "round-robin"}, TypeError, "balancer must be a policy object"),

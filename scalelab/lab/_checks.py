@@ -13,13 +13,13 @@ from ..workloads import Workload, constant
 MAX_INSTANCES = 32  # processes on one laptop or a 2-core Binder
 
 
-def instance_specs(instances) -> tuple[list[Instance], bool]:
-    """Specs, and whether they came from a count (then the servers take any concurrency)."""
+def instance_specs(instances) -> list[Instance]:
+    """Specs, as ``simulate`` reads them: a count means that many ``Instance()``."""
     specs = sim.instance_specs(instances)
     from_count = not isinstance(instances, (Instance, list, tuple))
     if from_count and len(specs) > MAX_INSTANCES:
         raise ValueError(f"instances must be ≤ {MAX_INSTANCES} on one machine, got {len(specs)}")
-    return specs, from_count
+    return specs
 
 
 def workload(value, duration, mode: str) -> tuple[Workload | None, float]:

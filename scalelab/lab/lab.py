@@ -76,9 +76,10 @@ class Lab:
     """Real instances behind a real balancer: ``with Lab(…) as lab:`` starts them, leaving the
     block ends them.
 
-    - ``instances``: a count (threaded servers, no concurrency limit) or a list of
-      ``sl.Instance(speed, slots, weight)``: work takes ``1/speed`` as long, at most ``slots``
-      requests are served at once, ``weight`` is what weighted balancers read.
+    - ``instances``: a count, that many ``sl.Instance()`` (as in ``simulate``: one request
+      served at a time), or a list of ``sl.Instance(speed, slots, weight)``: work takes
+      ``1/speed`` as long, at most ``slots`` requests are served at once, ``weight`` is what
+      weighted balancers read.
     - ``balancer``: a policy object (default ``RoundRobin()``), the same the simulator runs.
     - ``store``: where sessions live: ``"memory"`` (each instance's own), ``"sqlite"`` (one file
       shared by all) or ``"redis"`` (a private redis-server the lab starts).
@@ -99,7 +100,7 @@ class Lab:
         if os.name != "posix":
             raise RuntimeError("the real lab needs Linux or macOS (signals, process groups, "
                                "unix sockets); on Windows run the course in WSL or on Binder")
-        self.specs, self._unlimited = _checks.instance_specs(instances)
+        self.specs = _checks.instance_specs(instances)
         self.balancer = RoundRobin() if balancer is None else balancer
         if not callable(getattr(self.balancer, "pick", None)):
             raise TypeError(f"balancer must be a policy object with a pick(instances, request) "
@@ -168,7 +169,7 @@ class Lab:
             external.ExternalProxy(self.proxy, self.proxy_binary, self.balancer, **settings,
                                    spawner=spawner, tmpdir=self.tmpdir)
         self._fleet = Fleet(spawner, proxy, store_spec, _CPU_ITERS[0], self._epoch)
-        await self._fleet.start(self.specs, self._unlimited)
+        await self._fleet.start(self.specs)
         await proxy.start()
 
     def close(self) -> None:
@@ -266,8 +267,7 @@ class Lab:
         if instance is not None and not isinstance(instance, Instance):
             raise TypeError(f"instance must be sl.Instance(speed=…, slots=…) or None, "
                             f"got {instance!r}")
-        unlimited = instance is None and self._unlimited
-        return self._run(self._fleet.add(instance or self.specs[0], unlimited)
+        return self._run(self._fleet.add(instance or self.specs[0])
                          if self._fleet else None, START_TIMEOUT_S)
 
     def remove(self, i: int, drain: float = 2.0) -> None:

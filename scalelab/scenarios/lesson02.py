@@ -132,12 +132,13 @@ def rehash(users: int = 10_000, before: int = 10, after: int = 11, vnodes: int =
     the same 64-bit hash of the user id. Per scheme: ``moved`` (fraction of users now on
     another instance), ``to_new`` (fraction of the moved ones that went to an added
     instance), and per instance after the change ``stayed``/``arrived`` (user counts)."""
-    from ..balancers import ClusterState, ConsistentHash, InstancesView, Request, _hash64
+    from ..balancers import ClusterState, ConsistentHash, InstancesView, Request
+    from ..hashing import hash64
 
     users = _validate.integer("users", users, minimum=1)
     before = _validate.integer("before", before, minimum=1)
     after = _validate.integer("after", after, minimum=1)
-    hashes = [_hash64(str(u)) for u in range(users)]
+    hashes = [hash64(str(u)) for u in range(users)]
     ring = ConsistentHash(vnodes=vnodes)
 
     def ring_owner(n: int) -> np.ndarray:
