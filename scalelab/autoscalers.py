@@ -356,9 +356,9 @@ class StepScaling(_Builtin):
         ``ScaleOutPolicy`` and a ``ScaleInPolicy`` for ``PutScalingPolicy`` (``AdjustmentType``,
         ``StepAdjustments`` with bounds in percent from the threshold), and the CloudWatch
         alarms that trigger them (``PutMetricAlarm``, API 2010-08-01: average CPU, 60 s periods,
-        ``ceil(duration / 60)`` of them). AWS step policies have no cooldown (only
-        ``EstimatedInstanceWarmup``, from ``warmup`` s): ``cooldown`` is not exported. Nothing
-        is sent to AWS; ``.json()`` gives the text. See :mod:`scalelab.export`."""
+        ``ceil(duration / 60)`` of them). ``EstimatedInstanceWarmup`` is ``warmup`` s, by default
+        the policy's own. Nothing is sent to AWS; ``.json()`` gives the text. See
+        :mod:`scalelab.export`."""
         from .export import step_scaling_to_aws
 
         return step_scaling_to_aws(self, group, name, warmup)

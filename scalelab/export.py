@@ -144,7 +144,11 @@ def step_scaling_to_aws(policy, group: str, name: str, warmup: float | None) -> 
     if periods * 60 != policy.duration:
         warnings.warn(f"CloudWatch alarms count whole 60 s periods: duration={policy.duration:g}"
                       f" s becomes {periods} period(s), {periods * 60} s", stacklevel=3)
+    if policy.period != 60:
+        warnings.warn(f"AWS acts on a step policy at most once per 60 s alarm period: "
+                      f"period={policy.period:g} s is not exported", stacklevel=3)
     threshold = round(policy.threshold * 100, 6)
+    warmup = policy.warmup if warmup is None else warmup
     document = {}
     for side, steps, operator in (("ScaleOut", policy.scale_out, "GreaterThanOrEqualToThreshold"),
                                   ("ScaleIn", policy.scale_in, "LessThanOrEqualToThreshold")):
@@ -154,8 +158,7 @@ def step_scaling_to_aws(policy, group: str, name: str, warmup: float | None) -> 
                 "StepAdjustments": [_aws_step(step) for step in steps]}
         if policy.adjustment_type == "percent":
             rule["MinAdjustmentMagnitude"] = policy.min_adjustment_magnitude
-        if warmup is not None:
-            rule["EstimatedInstanceWarmup"] = _seconds("warmup", warmup)
+        rule["EstimatedInstanceWarmup"] = _seconds("warmup", warmup)
         document[f"{side}Policy"] = rule
         document[f"{side}Alarm"] = {
             "AlarmName": f"{name}-{side.lower()}", "Namespace": "AWS/EC2",
@@ -179,9 +182,10 @@ def _aws_step(step) -> dict:
     return row
 
 
-def step_scaling_from_aws(document: dict, cooldown: float = 300.0):
-    """The :class:`~scalelab.autoscalers.StepScaling` a pair of policies and alarms describes
-    (AWS step policies have no cooldown: ``cooldown`` is scalelab's own scale-in wait)."""
+def step_scaling_from_aws(document: dict):
+    """The :class:`~scalelab.autoscalers.StepScaling` a pair of policies and alarms describes:
+    its warm-up from ``EstimatedInstanceWarmup`` (AWS's fallback, 300 s, when it is absent)
+    and one action per alarm ``Period``."""
     from .autoscalers import StepScaling
 
     out, alarm = document["ScaleOutPolicy"], document["ScaleOutAlarm"]
@@ -195,7 +199,8 @@ def step_scaling_from_aws(document: dict, cooldown: float = 300.0):
     return StepScaling(threshold=alarm["Threshold"] / 100, scale_out=steps(out),
                        scale_in=steps(document["ScaleInPolicy"]), adjustment_type=kind,
                        min_adjustment_magnitude=out.get("MinAdjustmentMagnitude", 1),
-                       duration=alarm["EvaluationPeriods"] * alarm["Period"], cooldown=cooldown)
+                       duration=alarm["EvaluationPeriods"] * alarm["Period"],
+                       warmup=out.get("EstimatedInstanceWarmup", 300), period=alarm["Period"])
 
 
 # -- helpers -------------------------------------------------------------------------------------

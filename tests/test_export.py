@@ -19,7 +19,7 @@ HPAS = [a.HPA(), a.HPA(target_utilization=0.7, min_replicas=2, max_replicas=12,
 STEPS = [a.StepScaling(),
          a.StepScaling(threshold=0.7, scale_out=[(0, 0.15, 1), (0.15, None, 3)],
                        scale_in=[(None, -0.3, -2), (-0.3, 0, -1)], adjustment_type="change",
-                       duration=180, cooldown=300),
+                       duration=180, warmup=120),
          a.StepScaling(threshold=0.6, scale_out=[(0, None, 8)], scale_in=[(None, 0, 2)],
                        adjustment_type="exact", duration=120)]
 
@@ -82,7 +82,7 @@ def test_target_tracking_durations_aws_fixes_itself_warn():
 @pytest.mark.parametrize("policy", STEPS, ids=["percent", "change", "exact"])
 def test_step_scaling_reads_back_into_the_same_policy(policy):
     document = policy.to_aws(group="shop")
-    back = export.step_scaling_from_aws(json.loads(document.json()), cooldown=policy.cooldown)
+    back = export.step_scaling_from_aws(json.loads(document.json()))
     assert settings(back) == settings(policy)
 
 
@@ -112,3 +112,8 @@ def test_step_adjustments_follow_the_aws_rules():
 def test_bad_arguments_name_the_parameter(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_step_scaling_pacing_aws_cannot_express_warns():
+    with pytest.warns(UserWarning, match="period=30 s is not exported"):
+        a.StepScaling(period=30).to_aws()
