@@ -22,6 +22,7 @@ REQUEST_FIELDS = np.dtype([
     ("retries", "i1"),   # how many times it was resent after a refused connection
     ("user", "i8"),      # the user behind it, −1 if the workload has none
     ("lost_session", "?"),  # it landed where the user's session was not: a forced re-login
+    ("http", "i2"),      # the real lab: the HTTP status the client got, 0 for none (simulated)
 ])
 
 
@@ -34,6 +35,29 @@ class Status(IntEnum):
     FAILED = 3        # connection refused, or the instance crashed while holding it
     TIMEOUT = 4       # the client gave up waiting
     STORE_DOWN = 5    # the shared session store did not answer
+    CLIENT_ERROR = 6  # the real lab: a 4xx answer (a wrong path, 401 without a session, …)
+
+
+ERROR_KINDS = ("refused", "timed_out", "http_4xx", "http_5xx")
+
+
+def error_kinds(requests: np.ndarray) -> dict[str, int]:
+    """How the failed requests failed; the four counts add up to the errors.
+
+    - ``refused``: no answer at all (connection refused or broken; simulated: the instance
+      refused the connection or crashed while holding the request);
+    - ``timed_out``: the client gave up waiting, or the proxy answered 504;
+    - ``http_4xx``: an answer 400–499 (the request was wrong or not allowed);
+    - ``http_5xx``: every other error answer: 5xx, and the simulator's full queue, no healthy
+      instance and store down, which a real balancer answers with 503.
+    """
+    status, http = requests["status"], requests["http"]
+    failed = status != Status.OK
+    refused = failed & (status == Status.FAILED) & (http == 0)
+    timed_out = failed & (status == Status.TIMEOUT)
+    http_4xx = failed & ~timed_out & (http >= 400) & (http < 500)
+    counts = [int(np.count_nonzero(kind)) for kind in (refused, timed_out, http_4xx)]
+    return dict(zip(ERROR_KINDS, [*counts, int(np.count_nonzero(failed)) - sum(counts)]))
 
 
 def empty_records(count: int) -> np.ndarray:
@@ -76,8 +100,11 @@ class Result:
         """Slot-seconds in service (ready, not yet removed) inside each bin of ``edges``."""
         slots = np.array([spec.slots for spec in self.instances])
         ready, removed = self._in_service()
-        return np.diff(metrics.busy_seconds(np.repeat(ready, slots), np.repeat(removed, slots),
-                                            edges))
+        total = np.zeros(len(edges))
+        for size in np.unique(slots):  # a few sizes; never one row per slot (slots may be huge)
+            same = slots == size
+            total += float(size) * metrics.busy_seconds(ready[same], removed[same], edges)
+        return np.diff(total)
 
     def _ready_seconds(self, edges: np.ndarray) -> np.ndarray:
         """Instance-seconds in service inside each bin of ``edges``."""
@@ -96,7 +123,8 @@ class Result:
     def summary(self, warmup: float = 0.0) -> dict:
         """Totals and latency percentiles; requests arriving before ``warmup`` s are left out.
 
-        Keys: requests, completed, errors, error_rate, throughput (answers per second inside
+        Keys: requests, completed, errors, error_rate, refused, timed_out, http_4xx, http_5xx
+        (the errors by kind, see :func:`error_kinds`), throughput (answers per second inside
         [warmup, duration]), mean, p50, p95, p99, max (latency, s), mean_wait (s in queue),
         utilization (0–1), instance_seconds (launch to removal, summed), lost_sessions (requests
         that found no session where they landed; each is a re-login, so relogins is the same
@@ -122,6 +150,7 @@ class Result:
             "completed": len(ok),
             "errors": len(requests) - len(ok),
             "error_rate": (len(requests) - len(ok)) / len(requests) if len(requests) else 0.0,
+            **error_kinds(requests),
             "throughput": float(answered / window),
             "mean": float(latency.mean()) if len(latency) else float("nan"),
             "p50": float(p50),

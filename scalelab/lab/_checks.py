@@ -3,23 +3,48 @@ failures. Each error names the parameter, the value and what is allowed."""
 
 from __future__ import annotations
 
+import copy
 import numbers
 
+import numpy as np
+
 from .. import _validate, sim
+from ..balancers import Request, prepare
 from ..failures import Crash, Failure, Hang
 from ..sim import Instance
 from ..workloads import Workload, constant
+from .proxy import _checked
 
 MAX_INSTANCES = 32  # processes on one laptop or a 2-core Binder
+# requests one instance process serves at once: each is a thread, and more slots than the load
+# generator's connections (256 by default) can never be filled
+MAX_SLOTS = 1024
 
 
 def instance_specs(instances) -> tuple[list[Instance], bool]:
-    """Specs, and whether they came from a count (then the servers take any concurrency)."""
-    specs = sim.instance_specs(instances)
+    """Specs, and whether they came from a count (then the servers take any concurrency).
+    At most ``MAX_INSTANCES`` processes and ``MAX_SLOTS`` slots each, however they are given."""
     from_count = not isinstance(instances, (Instance, list, tuple))
-    if from_count and len(specs) > MAX_INSTANCES:
-        raise ValueError(f"instances must be ≤ {MAX_INSTANCES} on one machine, got {len(specs)}")
+    if from_count:  # check the count before sim.instance_specs builds a spec per instance
+        count = _validate.integer("instances", instances, minimum=1)
+        if count > MAX_INSTANCES:
+            raise ValueError(f"instances must be ≤ {MAX_INSTANCES} on one machine (one process "
+                             f"each), got {count}")
+    elif isinstance(instances, (list, tuple)) and len(instances) > MAX_INSTANCES:
+        raise ValueError(f"instances must list ≤ {MAX_INSTANCES} sl.Instance specs on one "
+                         f"machine (one process each), got {len(instances)}")
+    specs = sim.instance_specs(instances)
+    for k, spec in enumerate(specs):
+        check_slots(spec, f"instances[{k}]")
     return specs, from_count
+
+
+def check_slots(spec: Instance, name: str) -> Instance:
+    """A spec whose ``slots`` one instance process can serve (≤ ``MAX_SLOTS``)."""
+    if spec.slots > MAX_SLOTS:
+        raise ValueError(f"{name}.slots must be ≤ {MAX_SLOTS} in the real lab (each slot is a "
+                         f"thread of one process), got {spec.slots}")
+    return spec
 
 
 def workload(value, duration, mode: str) -> tuple[Workload | None, float]:
@@ -66,3 +91,52 @@ def failure_plan(failures, n_instances: int) -> list[tuple[float, str, int]]:
     return sorted(plan, key=lambda step: step[0])
 
 
+
+
+def room_for_one_more(count: int) -> None:
+    """``lab.add()`` keeps the fleet within ``MAX_INSTANCES`` processes."""
+    if count >= MAX_INSTANCES:
+        raise ValueError(f"the lab already has {count} instances, the most one machine runs "
+                         f"(≤ {MAX_INSTANCES}); remove one first")
+
+
+def policy(balancer):
+    """A balancer object with a ``pick`` method (a class gets a hint to call it)."""
+    if isinstance(balancer, type):
+        name = balancer.__name__
+        raise TypeError(f"balancer must be an object: pass {name}(), an object, not the class "
+                        f"{name}")
+    if not callable(getattr(balancer, "pick", None)):
+        raise TypeError(f"balancer must be a policy object with a pick(instances, request) "
+                        f"method, e.g. sl.balancers.RoundRobin(), got {balancer!r}")
+    return balancer
+
+
+def policy_fits(balancer, proxy) -> None:
+    """Ask a copy of the policy for one pick over the started fleet, before any request: a
+    policy that does not fit it (``WeightedRoundRobin(weights=[1])`` on three instances)
+    raises here with its own message instead of answering every request 500. The copy keeps
+    the policy's own state untouched; a policy that cannot be copied is checked by its first
+    request instead."""
+    try:
+        trial = copy.deepcopy(balancer)
+    except Exception:  # noqa: BLE001 - a learner's object may hold anything
+        return
+    prepare(trial, np.random.default_rng(0))
+    _checked(trial.pick(proxy.view, Request(-1, 0.0)), len(proxy.view), balancer)
+
+
+def pick_failure(proxy, count: int, requests: int) -> Exception | None:
+    """The exception the balancer raised during a load, retold with how often it happened."""
+    error = proxy.last_error
+    if not count or error is None:
+        return None
+    name = type(proxy.balancer).__name__
+    message = (f"{name} raised {type(error).__name__}: {error} (on {count} of {requests} "
+               f"requests, which the proxy answered 500)")
+    try:
+        retold = type(error)(message)
+    except Exception:  # noqa: BLE001 - an exception type that takes other arguments
+        retold = RuntimeError(message)
+    retold.__cause__ = error
+    return retold
