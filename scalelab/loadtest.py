@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, workloads
+from . import _limits, _validate, workloads
 from .result import Result, Status
 from .sim import simulate, simulate_closed
 from .workloads import Workload
@@ -72,6 +72,7 @@ class Shape:
     def workload(self, seed: int = 0) -> Workload:
         """Poisson arrivals following the shape (what an open-loop generator sends)."""
         peak = max(max(s.start_rate, s.end_rate) for s in self.stages)
+        _limits.requests("the shape's peak rate × duration", peak * self.duration)
         times = workloads._thinned(self.rate_at, peak, self.duration, seed)
         return Workload(times, self.duration, name=self.name)
 
@@ -80,6 +81,10 @@ def _stage(k: int, duration, start_rate, end_rate) -> Stage:
     return Stage(_validate.positive(f"stages[{k}] duration", duration),
                  _validate.number(f"stages[{k}] rate", start_rate, minimum=0),
                  _validate.number(f"stages[{k}] rate", end_rate, minimum=0))
+
+
+def _stages(name: str, count: int) -> int:
+    return _limits.count(name, count, _limits.MAX_STAGES, "one report row each")
 
 
 def _shape(stages: list[Stage], name: str) -> Shape:
@@ -91,7 +96,7 @@ def _shape(stages: list[Stage], name: str) -> Shape:
 def ramp(start_rate: float, end_rate: float, duration: float, windows: int = 10) -> Shape:
     """The rate grows linearly from ``start_rate`` to ``end_rate`` over ``duration`` seconds;
     the report splits it into ``windows`` equal stages."""
-    windows = _validate.integer("windows", windows, minimum=1)
+    windows = _stages("windows", _validate.integer("windows", windows, minimum=1))
     duration = _validate.positive("duration", duration)
     rates = np.linspace(_validate.number("start_rate", start_rate, minimum=0),
                         _validate.number("end_rate", end_rate, minimum=0), windows + 1)
@@ -105,6 +110,7 @@ def steps(rates, step_duration: float) -> Shape:
     rates = list(rates)
     if not rates:
         raise ValueError("rates must hold at least one rate, got an empty list")
+    _stages("len(rates)", len(rates))
     return _shape([_stage(k, step_duration, r, r) for k, r in enumerate(rates)],
                   f"steps {len(rates)}×{step_duration:g} s")
 
@@ -121,6 +127,7 @@ def stages(targets, start_rate: float = 0.0) -> Shape:
                 from None
         built.append(_stage(k, duration, previous, rate))
         previous = rate
+        _stages("len(targets)", len(built))
     if not built:
         raise ValueError("targets must hold at least one (duration, rate) stage")
     return _shape(built, f"{len(built)} stages")
@@ -135,7 +142,7 @@ def spike(base_rate: float, peak_rate: float, before: float, length: float,
 
 def soak(rate: float, duration: float, windows: int = 10) -> Shape:
     """A long hold at ``rate``, to catch what only shows with time; ``windows`` report stages."""
-    windows = _validate.integer("windows", windows, minimum=1)
+    windows = _stages("windows", _validate.integer("windows", windows, minimum=1))
     duration = _validate.positive("duration", duration)
     return _shape([_stage(k, duration / windows, rate, rate) for k in range(windows)],
                   f"soak {rate:g}/s")
@@ -182,6 +189,9 @@ class LabTarget:
 
 # -- breaking-point criteria ----------------------------------------------------------------
 
+PERCENTILES = ("p50", "p95", "p99")
+
+
 class Criterion:
     """When a stage counts as broken. ``broken(row)`` reads one report row."""
 
@@ -194,6 +204,10 @@ class ThroughputBelow(Criterion):
     """Broken when achieved throughput < ``fraction`` × offered rate (the system falls behind)."""
 
     fraction: float = 0.95
+
+    def __post_init__(self):
+        fraction = _validate.number("fraction", self.fraction, above=0, maximum=1)
+        object.__setattr__(self, "fraction", fraction)
 
     def broken(self, row):
         return row["throughput"] < self.fraction * row["offered"]
@@ -209,6 +223,12 @@ class LatencyAbove(Criterion):
     slo: float
     percentile: str = "p95"
 
+    def __post_init__(self):
+        object.__setattr__(self, "slo", _validate.positive("slo", self.slo))
+        if self.percentile not in PERCENTILES:
+            raise ValueError(f"percentile must be one of {', '.join(map(repr, PERCENTILES))} "
+                             f"(the report's columns), got {self.percentile!r}")
+
     def broken(self, row):
         return not row[self.percentile] <= self.slo
 
@@ -221,6 +241,13 @@ class ErrorsAbove(Criterion):
     """Broken when more than ``rate`` of the stage's requests fail."""
 
     rate: float = 0.01
+
+    def __post_init__(self):
+        rate = _validate.number("rate", self.rate, minimum=0)
+        if rate >= 1:
+            raise ValueError(f"rate must be a fraction of the requests, 0 ≤ rate < 1 (no stage "
+                             f"can have more than all of them fail), got {rate:g}")
+        object.__setattr__(self, "rate", rate)
 
     def broken(self, row):
         return row["error_rate"] > self.rate
@@ -252,6 +279,7 @@ def run(shape: Shape, target, mode: str = "open", users: int | None = None,
         users = _validate.integer("users", users, minimum=1) if users is not None else None
         if users is None:
             raise TypeError("users is required in closed mode: how many virtual users loop")
+        _limits.count("users", users, _limits.MAX_USERS, "each is set up before the run")
         think_time = _validate.number("think_time", think_time, minimum=0)
         result = target.closed_loop(users, think_time, shape.duration, seed)
     else:
