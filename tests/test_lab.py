@@ -459,6 +459,8 @@ def test_bad_calls_on_a_running_lab_say_what_is_allowed():
             lab.load(sl.workloads.constant(10, 1), mode="burst")
         with pytest.raises(ValueError, match="a rate needs a duration"):
             lab.load(100)
+        with pytest.raises(ValueError, match=r"users must be ≤ \d+ here \(three sockets each"):
+            lab.load(mode="closed", users=10**7, duration=1)
         with pytest.raises(TypeError, match="sl.Slowdown is for simulate"):
             lab.load(sl.workloads.constant(10, 1), failures=[sl.Slowdown(instance=0, at=0.1)])
         lab.kill(1)

@@ -140,3 +140,18 @@ def pick_failure(proxy, count: int, requests: int) -> Exception | None:
         retold = RuntimeError(message)
     retold.__cause__ = error
     return retold
+
+
+def closed_users(users) -> int:
+    """Closed-loop users the lab can hold at once. Each holds three sockets in this process
+    (its own, the proxy's side of it, the proxy's to an instance), and the process may open
+    ``RLIMIT_NOFILE`` files; 100 are kept for everything else."""
+    import resource  # Unix only, like the lab
+
+    users = _validate.integer("users", users, minimum=1)
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    most = (soft - 100) // 3 if soft != resource.RLIM_INFINITY else users
+    if users > most:
+        raise ValueError(f"users must be ≤ {most} here (three sockets each, and this process "
+                         f"may open {soft} files: `ulimit -n` says), got {users}")
+    return users

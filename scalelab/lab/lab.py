@@ -320,7 +320,7 @@ class Lab:
                             connections=_validate.integer("connections", connections, minimum=1),
                             seed=self.seed)
         if mode == "closed":
-            users = _validate.integer("users", users, minimum=1)
+            users = _checks.closed_users(users)
             think = _validate.number("think", think, minimum=0)
         t0 = asyncio.get_running_loop().time() + 0.05
         raised_before = self._fleet.proxy.balancer_errors
