@@ -512,7 +512,8 @@ class HPA(_Builtin):
         """
         usage_m = _pod_usage(usage_m)
         pods = len(usage_m)
-        ready = [True] * pods if ready is None else [bool(r) for r in ready]
+        ready = [True] * pods if ready is None else \
+            [bool(r) for r in _validate.sequence("ready", ready, "booleans, one per pod")]
         requests = [_millicores("request_m", request_m)] * pods if np.ndim(request_m) == 0 \
             else [_millicores(f"request_m[{i}]", r) for i, r in enumerate(request_m)]
         if len(ready) != pods or len(requests) != pods:

@@ -38,6 +38,8 @@ class Status(IntEnum):
     CLIENT_ERROR = 6  # the real lab: a 4xx answer (a wrong path, 401 without a session, …)
 
 
+MAX_BINS = 10**6  # bins in a timeline: 8 MB a series
+
 ERROR_KINDS = ("refused", "timed_out", "http_4xx", "http_5xx")
 
 
@@ -176,6 +178,10 @@ class Result:
         start), ``scale_out``/``scale_in`` (autoscaler actions) and ``utilization`` (busy
         fraction of the slots in service)."""
         bin = _validate.positive("bin", bin)
+        if not self.duration / bin <= MAX_BINS:
+            raise ValueError(f"bin must be ≥ duration / {MAX_BINS:,} = "
+                             f"{self.duration / MAX_BINS:g} s (at most {MAX_BINS:,} bins: a "
+                             f"figure shows a few thousand points), got {bin:g}")
         n_bins = max(1, int(np.ceil(self.duration / bin - 1e-9)))
         edges = np.arange(n_bins + 1) * bin
         widths = np.diff(edges)

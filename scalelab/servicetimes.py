@@ -52,7 +52,7 @@ class Constant(ServiceTime):
     mean: float
 
     def __post_init__(self):
-        _validate.positive("service_time", self.mean)
+        _validate.positive("service_time mean", self.mean)
 
     def sample(self, rng, n):
         return np.full(n, float(self.mean))

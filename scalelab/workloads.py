@@ -86,7 +86,8 @@ def ramp(start_rate: float, end_rate: float, duration: float, seed: int = 0) -> 
 
 def steps(rates, step_duration: float, seed: int = 0) -> Workload:
     """Poisson arrivals at ``rates[0]`` for ``step_duration`` seconds, then ``rates[1]``, …"""
-    rates = np.array([_validate.number(f"rates[{k}]", r, minimum=0) for k, r in enumerate(rates)])
+    rates = np.array([_validate.number(f"rates[{k}]", r, minimum=0)
+                      for k, r in enumerate(_validate.sequence("rates", rates))])
     if len(rates) == 0 or rates.max() <= 0:
         raise ValueError(f"rates must hold at least one rate > 0, got {rates.tolist()}")
     step_duration = _validate.positive("step_duration", step_duration)

@@ -87,7 +87,7 @@ def test_report_reads_as_text_and_html():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: loadtest.steps([], 10), "rates must hold at least one rate"),
-    (lambda: loadtest.steps([1, -2], 10), r"stages\[1\] rate must be ≥ 0, got -2"),
+    (lambda: loadtest.steps([1, -2], 10), r"rates\[1\] must be ≥ 0, got -2"),
     (lambda: loadtest.ramp(0, 10, duration=0), "duration must be > 0, got 0"),
     (lambda: loadtest.run(loadtest.soak(1, 10), loadtest.Simulated(service_time=0.1),
                           mode="sideways"), "mode must be 'open' or 'closed', got 'sideways'"),
