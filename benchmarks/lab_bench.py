@@ -3,7 +3,7 @@ against Locust. Goals from issue 8 §3 and /work/shared/reference/real-lab.md.
 
     python benchmarks/lab_bench.py            # everything, about 2 minutes
     python benchmarks/lab_bench.py --quick    # shorter runs; verdicts indicative only
-    python benchmarks/lab_bench.py --only startup overhead throughput locust
+    python benchmarks/lab_bench.py --only startup overhead throughput locust proxies kill
 
 Every row prints its goal beside the measurement and PASS or MISS. Timings are wall-clock on a
 machine that may be shared: the load average is printed at the start and the end. "own
@@ -12,6 +12,12 @@ its own (as Locust does); "in the lab's process" is what a notebook cell gets fr
 ``lab.load``: the generator then shares the proxy's interpreter (and GIL).
 Locust (FastHttpUser) is optional: ``pip install locust``; without it those rows are skipped.
 Locust rounds its percentiles to whole milliseconds, so its p50 alone is ±2–3 % at 20 ms.
+The ``proxies`` rows put the python proxy, HAProxy and NGINX (``Lab(proxy=…)``, when
+installed) side by side: added p50, throughput on ``/work?ms=0`` (the proxy's own ceiling on
+this machine) and on ``/work?ms=20``. The ``kill`` rows kill one of 3 instances at 200 req/s
+(``/work?ms=20``, the lab's default health check, no passive ejection) through the python
+proxy and HAProxy, without and with one retry, beside ``sl.simulate`` of the same set-up with
+the crash at the same moment between two probes (detection depends on that phase).
 """
 
 from __future__ import annotations
@@ -173,8 +179,78 @@ def bench_locust(duration: float, rounds: int) -> None:
             f"rps {rps:+.1%}, p50 {p50:+.1%}", "within 10 %", abs(rps) <= 0.1 and abs(p50) <= 0.1)
 
 
+def bench_proxies(duration: float) -> None:
+    """The same measurements through each proxy: what the proxy itself adds and carries."""
+    for proxy in ("python", "haproxy", "nginx"):
+        key = proxy[0]
+        if not sl.lab.proxy_available(proxy):
+            row(f"p{key}", f"proxy={proxy!r}", "skipped: not installed", "info", None)
+            continue
+        with sl.lab.Lab(instances=2, store="memory", proxy=proxy) as lab:
+            direct_url = f"http://127.0.0.1:{lab.status()[0]['port']}"
+            added = []  # alternate direct and proxied so the machine's load drifts over both
+            for _ in range(3):
+                direct = own_process(direct_url, rate=300, duration=duration / 2,
+                                     path="/work?ms=0")
+                proxied = own_process(lab.url, rate=300, duration=duration / 2,
+                                      path="/work?ms=0")
+                added.append((proxied["p50"] - direct["p50"]) * 1000)
+            median = statistics.median(added)
+            row(f"p{key}o", f"{proxy}: added p50 at 300 req/s, /work?ms=0 (median of 3)",
+                f"{median:+.2f} ms", "< 2 ms", median < 2)
+            for path in ("/work?ms=0", "/work?ms=20"):
+                own = own_process(lab.url, users=64, duration=duration, path=path)
+                rps = own["throughput"]
+                if path.endswith("=20"):  # the design target for the python proxy
+                    row(f"p{key}t", f"{proxy}: 2 instances, {path}, closed c=64",
+                        f"{rps:.0f} req/s", "≥ 800 req/s", rps >= 800)
+                else:
+                    row(f"p{key}c", f"{proxy}: 2 instances, {path}, closed c=64 (ceiling)",
+                        f"{rps:.0f} req/s", "info", None)
+
+
+def first(events, what: str, instance: int) -> float:
+    return next((t for t, i, w in events if w == what and i == instance), float("nan"))
+
+
+def bench_kill(rounds: int) -> None:
+    """A kill under load: detection time and errors, real proxies beside the simulator."""
+    check, rate, n = sl.lab.DEFAULT_HEALTH_CHECK, 200, 3
+    workload = sl.workloads.constant(rate=rate, duration=4)
+    phases = []
+    for proxy in ("python", "haproxy"):
+        if not sl.lab.proxy_available(proxy):
+            row(f"k{proxy[0]}", f"kill under load, proxy={proxy!r}", "skipped", "info", None)
+            continue
+        for retries in (0, 1):
+            found = []
+            for _ in range(rounds):
+                with sl.lab.Lab(instances=n, store="memory", proxy=proxy, health_check=check,
+                                retries=retries, passive_ejection=False) as lab:
+                    res = lab.load(workload, path="/work?ms=20",
+                                   failures=[sl.Crash(instance=0, at=1.0)])
+                detection = first(res.events, "marked down", 0) - first(res.events, "crash", 0)
+                found.append((detection, res.summary()["errors"], res.summary()["retries"]))
+            phases += [d for d, _, _ in found]
+            row(f"k{proxy[0]}{retries}", f"kill, {proxy}, retries={retries}: detection s; "
+                "errors; retries", "; ".join(f"{d:.2f} {e} {r}" for d, e, r in found),
+                "info", None)
+    # the simulator probes at multiples of the interval: crash as far after a probe as measured
+    lag = check.unhealthy_threshold * check.interval - statistics.median(phases or [0.5])
+    for retries in (0, 1):
+        res = sl.simulate(workload, instances=[sl.Instance(slots=64)] * n,
+                          service_time=sl.Constant(0.02), health_check=check,
+                          failures=[sl.Crash(instance=0, at=1.0 + max(lag, 0.0))],
+                          retries=retries, seed=1)
+        detection = first(res.events, "marked down", 0) - first(res.events, "crash", 0)
+        row(f"ks{retries}", f"kill, simulate, retries={retries}: detection s; errors; retries",
+            f"{detection:.2f} {res.summary()['errors']} {res.summary()['retries']}", "info",
+            None)
+
+
 GROUPS = {"startup": bench_startup, "overhead": bench_overhead, "throughput": bench_throughput,
-          "locust": bench_locust}
+          "locust": bench_locust, "proxies": bench_proxies,
+          "kill": bench_kill}
 
 
 def main() -> None:
@@ -187,7 +263,8 @@ def main() -> None:
     print(f"{'id':<4} {'what':<58} {'measured':>22}   {'goal':<16} verdict")
     options = {"startup": {"repeats": 3 if quick else 5}, "overhead": {"duration": 2 if quick else 5},
                "throughput": {"duration": 2 if quick else 5},
-               "locust": {"duration": 3 if quick else 5, "rounds": 1 if quick else 3}}
+               "locust": {"duration": 3 if quick else 5, "rounds": 1 if quick else 3},
+               "proxies": {"duration": 2 if quick else 5}, "kill": {"rounds": 1 if quick else 3}}
     for name in args.only:
         GROUPS[name](**options[name])
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

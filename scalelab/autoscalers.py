@@ -325,6 +325,19 @@ class StepScaling(_Alarms):
             change = int(math.copysign(self.min_adjustment_magnitude, change))
         return capacity + change
 
+    def to_aws(self, group: str = "web", name: str = "scalelab-step",
+               warmup: float | None = None) -> dict:
+        """This policy as Amazon EC2 Auto Scaling step scaling (API 2011-01-01): a
+        ``ScaleOutPolicy`` and a ``ScaleInPolicy`` for ``PutScalingPolicy`` (``AdjustmentType``,
+        ``StepAdjustments`` with bounds in percent from the threshold), and the CloudWatch
+        alarms that trigger them (``PutMetricAlarm``, API 2010-08-01: average CPU, 60 s periods,
+        ``ceil(duration / 60)`` of them). AWS step policies have no cooldown (only
+        ``EstimatedInstanceWarmup``, from ``warmup`` s): ``cooldown`` is not exported. Nothing
+        is sent to AWS; ``.json()`` gives the text. See :mod:`scalelab.export`."""
+        from .export import step_scaling_to_aws
+
+        return step_scaling_to_aws(self, group, name, warmup)
+
 
 def _steps(name: str, steps, *, above: bool, kind: str) -> tuple:
     """Check a list of (lower, upper, adjustment) step adjustments; return it sorted."""
@@ -430,6 +443,17 @@ class TargetTracking(_Builtin):
                 return wanted
         return _bounded(o, current)
 
+    def to_aws(self, group: str = "web", name: str = "scalelab-target",
+               warmup: float | None = None) -> dict:
+        """This policy as an Amazon EC2 Auto Scaling target tracking policy (API 2011-01-01,
+        ``PutScalingPolicy``): ``TargetTrackingConfiguration`` on ``ASGAverageCPUUtilization``
+        with ``TargetValue`` = target in percent. AWS makes the alarms itself (out after 3 of 3
+        minutes, in after 15 of 15): other durations cannot be exported and warn. Nothing is
+        sent to AWS; ``.json()`` gives the text. See :mod:`scalelab.export`."""
+        from .export import target_tracking_to_aws
+
+        return target_tracking_to_aws(self, group, name, warmup)
+
 
 # -- HPA (Kubernetes) ------------------------------------------------------------------------------
 
@@ -488,6 +512,21 @@ class HPA(_Builtin):
         self.scale_down_percent = _optional_int("scale_down_percent", scale_down_percent,
                                                 maximum=100)
         self.scale_down_period = _validate.positive("scale_down_period", scale_down_period)
+    def to_kubernetes(self, name: str = "web", target: str | None = None,
+                      kind: str = "Deployment", min_replicas: int | None = None,
+                      max_replicas: int | None = None) -> dict:
+        """This policy as a Kubernetes ``autoscaling/v2`` HorizontalPodAutoscaler manifest for
+        the ``kind`` named ``target`` (default: ``name``): CPU ``averageUtilization`` and a
+        ``behavior`` from this object (stabilization windows, the Pods and Percent scale-up
+        policies, the Percent scale-down policy; no limit is written as 100 %). Replicas
+        default to the object's, else 1 and 20 (the simulator's defaults). ``tolerance`` is a
+        controller flag, not a field: a non-default one is kept in an annotation. A dict;
+        ``.yaml()`` and ``.json()`` give the text for ``kubectl apply -f``. Nothing is sent to
+        a cluster. See :mod:`scalelab.export`."""
+        from .export import hpa_to_kubernetes
+
+        return hpa_to_kubernetes(self, name, target, kind, min_replicas, max_replicas)
+
 
     def reset(self) -> None:
         super().reset()

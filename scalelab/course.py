@@ -359,7 +359,37 @@ def exercise_table() -> str:
             rows.append(f"| `{e.id}` | {e.kind} | {e.points:g} | {e.describe()} |")
     return "\n".join(rows)
 
-__all__ = ["BuildError", "Limits", "build", "clear_hidden_tests", "clear_solutions", "exercise_cells",
-           "exercise_table", "grade", "instructor_notebook", "module_for", "module_in",
-           "solution_region",
-           "split_solution", "student_notebook", "sync"]
+
+# -- how long a lesson takes ------------------------------------------------------------------
+# A learner reads prose and code at about 200 words a minute; each exercise takes the time its
+# kind usually needs, prompt and retries included (a number or a choice is a short
+# calculation; code is written, run and mended).
+WORDS_PER_MINUTE = 200
+EXERCISE_MINUTES = {"number": 2, "choice": 2, "prediction": 1, "function": 8, "class": 10,
+                    "test design": 10}
+STATED_LENGTH = re.compile(r"\*\*About (\d+) minutes\.\*\*")
+
+
+def lesson_minutes(path: Path) -> int:
+    """How long the lesson at ``path`` takes: the words of its markdown and code cells at
+    :data:`WORDS_PER_MINUTE`, plus :data:`EXERCISE_MINUTES` for each of its exercises, rounded
+    up to a multiple of 5 minutes."""
+    notebook = nbformat.read(path, as_version=4)
+    words = sum(len(cell.source.split()) for cell in notebook.cells
+                if cell.cell_type in ("markdown", "code"))
+    module = module_for(Path(path), notebook)
+    work = sum(EXERCISE_MINUTES[e.kind] for e in module.EXERCISES) if module else 0
+    return int(-(-(words / WORDS_PER_MINUTE + work) // 5) * 5)
+
+
+def stated_minutes(path: Path) -> int | None:
+    """The length the lesson's first cell states ("**About N minutes.**"), or None."""
+    first = nbformat.read(path, as_version=4).cells[0].source
+    match = STATED_LENGTH.search(first)
+    return int(match.group(1)) if match else None
+
+
+__all__ = ["BuildError", "EXERCISE_MINUTES", "Limits", "WORDS_PER_MINUTE", "build",
+           "clear_hidden_tests", "clear_solutions", "exercise_cells", "exercise_table", "grade",
+           "instructor_notebook", "lesson_minutes", "module_for", "module_in", "solution_region",
+           "split_solution", "stated_minutes", "student_notebook", "sync"]

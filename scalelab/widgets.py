@@ -94,8 +94,8 @@ def queue_explorer(rate: float = 10.0, service_time_ms: float = 40.0, seed: int 
 def _queue_readout(point: dict) -> str:
     s = point["summary"]
     busy = f"{point['load']:.0%} busy"
-    theory = ("M/M/1 predicts a mean of "
-              f"{point['theory_mean'] * 1000:.0f} ms" if point["load"] < 1
+    theory = (f"M/M/1 predicts a mean of {point['theory_mean'] * 1000:.0f} ms and a p95 of "
+              f"{point['theory_p95'] * 1000:.0f} ms" if point["load"] < 1
               else "M/M/1 has no steady state: the queue grows without end")
     text = (f"At {point['rate']:g} requests/s the server is {busy}: mean latency "
             f"{s['mean'] * 1000:.0f} ms, p95 {s['p95'] * 1000:.0f} ms over "
@@ -200,11 +200,11 @@ def _autoscaling_readout(s: dict, asked: dict) -> str:
     return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
 
 
-# -- lesson 05: load testing ----------------------------------------------------------------------
+# -- lesson 06: load testing ----------------------------------------------------------------------
 
 def load_test_explorer(shape: str = "ramp", peak_rate: float = 6.0, instances: int = 2,
                        autoscaler: bool = False, seed: int = 0) -> Explorer:
-    """A load test of lesson 04's photo service (1 s of work per request, p95 within 10 s):
+    """A load test of lesson 05's photo service (1 s of work per request, p95 within 10 s):
     pick the shape, its peak rate, the instances and whether the HPA autoscaler (50 % target,
     60 s warm-up) may add more; see offered against achieved load, p95 against the SLO and
     the instances over ten minutes, and where it breaks (``scenarios.load_test_explorer``)."""
@@ -304,7 +304,7 @@ def _balancer_readout(run: dict) -> str:
     return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
 
 
-# -- lesson 03: statelessness ---------------------------------------------------------------------
+# -- lesson 04: statelessness ---------------------------------------------------------------------
 
 STATELESS_MODE_LABELS = {  # the explorer's dropdown: label → scenarios.SESSION_DESIGNS key
     "in memory, round robin": "memory",

@@ -312,3 +312,43 @@ def wait_for_outputs_to_settle(
 
 PLOT_IS_DRAWN = """(el) => !!(el._fullLayout && el.querySelector('svg.main-svg')
     && el.getBoundingClientRect().width > 50 && el.getBoundingClientRect().height > 50)"""
+
+# What a reader needs from every figure, read from what plotly actually drew (``_fullLayout``
+# holds each axis's computed ticks in ``_vals``): a title; on every axis a trace uses, a title
+# (with its units) and at least three labelled ticks (category axes excepted: they label every
+# category); no bar drawn on a log axis (a bar's length means nothing there).
+FIGURE_PROBLEMS = """(el) => {
+  const layout = el._fullLayout, data = el._fullData || [];
+  if (!layout) return ['not drawn'];
+  const problems = [];
+  // plotly fills an unset title with a placeholder ("Click to enter Plot title") it never draws
+  const placeholders = new Set(Object.values(layout._dfltTitle || {}));
+  const text = (t) => {
+    const s = ((t && t.text) || '').replace(/<[^>]*>/g, '').trim();
+    return placeholders.has(s) ? '' : s;
+  };
+  if (!text(layout.title)) problems.push('no title');
+  const axisName = (id) => id.charAt(0) + 'axis' + id.slice(1);
+  const shown = data.filter(t => t.visible === true);
+  const used = new Set();
+  for (const t of shown) {
+    if (t.xaxis) used.add(axisName(t.xaxis));
+    if (t.yaxis) used.add(axisName(t.yaxis));
+  }
+  for (const name of used) {
+    const axis = layout[name];
+    if (!axis || axis.visible === false) continue;
+    if (!text(axis.title)) problems.push(name + ': no title');
+    if (axis.type !== 'category' && axis.showticklabels !== false) {
+      const labels = (axis._vals || []).filter(v => !v.minor && String(v.text || '').trim() !== '');
+      if (labels.length < 3) problems.push(name + ': ' + labels.length + ' labelled tick(s)' +
+        (axis.type === 'log' ? ' on a log axis' : ''));
+    }
+  }
+  for (const t of shown) {
+    if (t.type !== 'bar') continue;
+    const value = layout[axisName(t.orientation === 'h' ? t.xaxis : t.yaxis)];
+    if (value && value.type === 'log') problems.push('bars "' + (t.name || '') + '" on a log axis');
+  }
+  return problems;
+}"""

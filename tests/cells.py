@@ -1,8 +1,10 @@
 """Running a learner's notebook cell in the tests, as the kernel would."""
 
 import linecache
+import re
 
 import scalelab as sl
+from scalelab.exercises import Choice, Number
 
 
 def run_cell(source: str, name: str):
@@ -13,3 +15,14 @@ def run_cell(source: str, name: str):
     namespace = {"sl": sl}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a learner's cell
     return namespace[name]
+
+
+def gives_away(exercise, message: str) -> bool:
+    """Whether a feedback ``message`` states the expected answer of a number or choice exercise."""
+    if isinstance(exercise, Number):
+        return any(exercise._close(float(text.replace(",", "")), exercise.expected)
+                   for text in re.findall(r"-?\d+(?:,\d{3})*(?:\.\d+)?", message))
+    if isinstance(exercise, Choice):
+        return f"({exercise.correct})" in message or \
+            exercise.options[exercise.correct] in message
+    return False

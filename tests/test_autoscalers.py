@@ -1,6 +1,6 @@
 """Autoscalers: the reference systems' worked cases (reference/algorithms.md §1–2), the
 control loop in the simulator (timing, cooldowns, warm-up, bounds, cost, sessions), the
-conformance suite, and lesson 04's explorer."""
+conformance suite, and lesson 05's explorer."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def test_no_add_is_followed_by_a_remove_within_the_cooldown(make, cooldown, traf
     if traffic == "day":
         load, service = sl.workloads.diurnal(mean_rate=1.0, amplitude=0.7, seed=4), 2.0
     else:
-        load, service = scenarios.lesson04_spike(seed=4), 1.0
+        load, service = scenarios.lesson05_spike(seed=4), 1.0
     result = sl.simulate(load, instances=2, service_time=service, autoscaler=make(),
                          max_instances=12, seed=4)
     adds = [t for t, _ in scale_events(result, "launch")]
@@ -196,7 +196,7 @@ def test_without_a_cooldown_the_rule_flaps():
 
 def test_a_new_instance_takes_no_traffic_before_its_warm_up_ends():
     warm_up = 100.0  # not a multiple of the 15 s control interval
-    result = sl.simulate(scenarios.lesson04_spike(seed=6), instances=2, service_time=1.0,
+    result = sl.simulate(scenarios.lesson05_spike(seed=6), instances=2, service_time=1.0,
                          seed=6, boot_time=warm_up, autoscaler=Threshold(duration=60))
     launches = scale_events(result, "launch")
     assert launches
@@ -211,7 +211,7 @@ def test_a_new_instance_takes_no_traffic_before_its_warm_up_ends():
 
 
 def test_instance_seconds_is_the_integral_of_the_instance_count():
-    result = sl.simulate(scenarios.lesson04_spike(seed=7), instances=2, service_time=1.0,
+    result = sl.simulate(scenarios.lesson05_spike(seed=7), instances=2, service_time=1.0,
                          seed=7, autoscaler=Threshold(duration=60, cooldown=60), boot_time=90)
     records, end = result.requests, result.duration
     spans = {j: [0.0, end] for j in range(2)}
@@ -363,7 +363,7 @@ def test_bad_settings_name_the_parameter_and_what_is_allowed(make, message):
         make()
 
 
-# -- lesson 04's explorer -------------------------------------------------------------------------
+# -- lesson 05's explorer -------------------------------------------------------------------------
 
 
 def test_explorer_slider_updates_the_figure_to_what_scenarios_computes():

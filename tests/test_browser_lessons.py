@@ -10,6 +10,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 from browser import (
+    FIGURE_PROBLEMS,
     PLOT_IS_DRAWN,
     RENDER_TIMEOUT_MS,
     error_outputs,
@@ -25,6 +26,10 @@ from browser import (
 LESSONS = lesson_notebooks()
 CONTROLS = ".jp-OutputArea .widget-slider, .jp-OutputArea .widget-dropdown"
 PLOTS = ".jp-OutputArea .js-plotly-plot"
+PLOT_TITLE = """(el) => {
+  const layout = el._fullLayout || {}, title = (layout.title && layout.title.text) || '';
+  return Object.values(layout._dfltTitle || {}).includes(title) ? '' : title;
+}"""
 
 pytestmark = pytest.mark.browser
 
@@ -54,11 +59,15 @@ def test_lesson_runs_and_renders_in_jupyterlab(page, jupyter_server, notebook):
         f"{notebook.name}: {plotly_outputs_expected(page)} plotly outputs in the notebook but "
         f"only {plots.count()} drawn (is the jupyterlab-plotly extension installed?)"
     )
+    unreadable = {}
     for i in range(plots.count()):
         plot = plots.nth(i)
         plot.scroll_into_view_if_needed()
         expect(plot).to_be_visible(timeout=RENDER_TIMEOUT_MS)
         assert plot.evaluate(PLOT_IS_DRAWN), f"{notebook.name}: plot #{i} is not drawn"
+        if problems := plot.evaluate(FIGURE_PROBLEMS):
+            unreadable[f"plot #{i} ({plot.evaluate(PLOT_TITLE)!r})"] = problems
+    assert not unreadable, f"{notebook.name}: figures a reader cannot read: {unreadable}"
 
     assert not page.console_errors, (
         f"{notebook.name}: browser console errors (rendered {counts}):\n"
@@ -98,3 +107,35 @@ def test_machinery_reports_a_failing_notebook(page, jupyter_server):
     assert any("just a note" in text for text in stderr), stderr
     assert any("ZeroDivisionError" in text for text in stderr), stderr
     assert any("shown on purpose" in text for text in stderr), stderr
+
+
+def test_figure_rules_catch_an_unreadable_figure(page, jupyter_server):
+    """Negative control for FIGURE_PROBLEMS: bars on a log axis with one labelled tick, no
+    titles; and a figure that follows every rule, which must pass."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "import plotly.graph_objects as go",
+        "go.Figure(go.Bar(x=[1, 2, 3], y=[120, 150, 180]),\n"
+        "          layout={'yaxis': {'type': 'log', 'tickvals': [150]}})",
+        "go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 10, 100]),\n"
+        "          layout={'title': 'Latency grows tenfold per step', 'yaxis_type': 'log',\n"
+        "                  'xaxis_title': 'step', 'yaxis_title': 'latency (ms)'})",
+    )]
+    folder = jupyter_server.root_dir / "selftest"
+    folder.mkdir(exist_ok=True)
+    nbformat.write(nb, folder / "figures.ipynb")
+    open_and_run_all(page, jupyter_server, "selftest/figures.ipynb")
+    wait_for_outputs_to_settle(page)
+    plots = page.locator(PLOTS)
+    assert plots.count() == 2
+    bad, good = (plots.nth(i) for i in range(2))
+    for plot in (bad, good):
+        plot.scroll_into_view_if_needed()
+        assert plot.evaluate(PLOT_IS_DRAWN)
+    problems = bad.evaluate(FIGURE_PROBLEMS)
+    assert "no title" in problems and "xaxis: no title" in problems, problems
+    assert "yaxis: 1 labelled tick(s) on a log axis" in problems, problems
+    assert any(p.startswith("bars") for p in problems), problems
+    assert good.evaluate(FIGURE_PROBLEMS) == []

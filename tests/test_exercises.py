@@ -44,33 +44,33 @@ WRONG = {
     "lesson01.q5": "def machines_needed(rate, service_time, max_busy):\n"
                    "    import math\n"
                    "    return math.ceil(rate * service_time / max_busy)  # forgot the spare",
-    "lesson02.q1": "q1_seconds = 6",
-    "lesson02.q2": "q2_moved = 0.2",
-    "lesson02.q3": 'q3_choice = "a"',
-    "lesson02.q4": "class FewestInFlight(sl.balancers.Balancer):\n"
+    "lesson02.q1": "q1_moved = 0.2",
+    "lesson02.q2": 'q2_choice = "a"',
+    "lesson02.q3": "class FewestInFlight(sl.balancers.Balancer):\n"
                    "    def pick(self, instances, request):  # forgets the health checks\n"
                    "        return min(instances, key=lambda instance: instance.inflight)",
-    "lesson04.q1": "q1_replicas = 8",
-    "lesson04.q2": "q2_first_request_at = 780",
-    "lesson04.q3": 'q3_choice = "a"',
-    "lesson04.q4": "def hpa_replicas(ready, utilization_percent, target_percent):\n"
+    "lesson05.q1": "q1_replicas = 8",
+    "lesson05.q2": "q2_first_request_at = 780",
+    "lesson05.q3": 'q3_choice = "a"',
+    "lesson05.q4": "def hpa_replicas(ready, utilization_percent, target_percent):\n"
                    "    import math\n"
                    "    return math.ceil(ready * utilization_percent / target_percent)",
-    "lesson04.q5": "my_autoscaler = sl.autoscalers.Threshold()",
-    "lesson02.q5": "q5_failed = 900",
-    "lesson03.q1": "q1_lost_share = 0.2",
-    "lesson03.q2": "q2_relogins = 240",
-    "lesson03.q3": 'q3_choice = "b"',
-    "lesson03.q4": "class StickyByUser(sl.balancers.Balancer):\n"
+    "lesson05.q5": "my_autoscaler = sl.autoscalers.Threshold()",
+    "lesson03.q1": "q1_seconds = 6",
+    "lesson03.q2": "q2_failed = 900",
+    "lesson04.q1": "q1_lost_share = 0.2",
+    "lesson04.q2": "q2_relogins = 240",
+    "lesson04.q3": 'q3_choice = "b"',
+    "lesson04.q4": "class StickyByUser(sl.balancers.Balancer):\n"
                    "    def pick(self, instances, request):  # by hash: moves users back\n"
                    "        up = [i for i in instances if i.healthy]\n"
                    "        if not up:\n            return None\n"
                    "        home = instances[(request.user or 0) % len(instances)]\n"
                    "        return home if home.healthy else up[(request.user or 0) % len(up)]",
-    "lesson05.q1": "q1_breaking_rate = 135",
-    "lesson05.q2": "q2_users = 400",
-    "lesson05.q3": 'q3_choice = "a"',
-    "lesson05.q4": "def warmup_test():\n"
+    "lesson06.q1": "q1_breaking_rate = 135",
+    "lesson06.q2": "q2_users = 400",
+    "lesson06.q3": 'q3_choice = "a"',
+    "lesson06.q4": "def warmup_test():\n"
                    "    return sl.loadtest.ramp(0.5, 8, duration=1800, windows=12)  # too gentle",
 }
 STUB_LINE = "raise NotImplementedError()"
@@ -352,9 +352,9 @@ CORRECT_BALANCERS = {
 @pytest.mark.parametrize("source", CORRECT_BALANCERS.values(), ids=CORRECT_BALANCERS.keys())
 def test_any_correct_balancer_passes_every_check(source):
     balancer = run_cell(source, "FewestInFlight")
-    assert fresh(exercises.lesson02.q4).check(balancer).passed
-    assert exercises.lesson02.q4.grade(balancer).passed
-    assert exercises.lesson02.q4.grade(balancer()).passed  # an instance is accepted too
+    assert fresh(exercises.lesson02.q3).check(balancer).passed
+    assert exercises.lesson02.q3.grade(balancer).passed
+    assert exercises.lesson02.q3.grade(balancer()).passed  # an instance is accepted too
 
 
 def test_balancer_feedback_names_the_first_misrouted_request():
@@ -363,7 +363,7 @@ def test_balancer_feedback_names_the_first_misrouted_request():
                   "        up = [i for i in instances if i.healthy]\n"
                   "        return max(up, key=lambda i: i.inflight) if up else None",
                   "FewestInFlight")
-    outcome = fresh(exercises.lesson02.q4).check(busiest)
+    outcome = fresh(exercises.lesson02.q3).check(busiest)
     assert outcome.status == "fail"
     assert re.match(r"Request \d+ at t=\d+\.\d\d s went to instance \d+ \(\d+ in flight\), "
                     r"while instance \d+ had \d+ in flight", outcome.message), outcome.message

@@ -2,7 +2,6 @@
 theory oracles (shared/reference/algorithms.md §5) and the simulator, its explorer without a
 browser, and the lesson in a real browser."""
 
-import itertools
 import math
 
 import numpy as np
@@ -17,14 +16,12 @@ LESSON = "01-vertical-vs-horizontal.ipynb"
 # -- the price list and what capacity costs -------------------------------------------------
 
 
-def test_price_list_is_linear_then_dearer_per_core_and_ends_at_the_ceiling():
+def test_price_list_is_flat_per_core_in_doubling_sizes_up_to_the_ceiling():
+    # as on the clouds' on-demand lists: one price per core at every size of a family
     sizes = [row["size"] for row in scenarios.PRICE_LIST]
     per_core = [row["price_per_hour"] / row["size"] for row in scenarios.PRICE_LIST]
-    assert sizes == sorted(sizes) and scenarios.LARGEST_SIZE == sizes[-1] == 64
-    linear = [p for s, p in zip(sizes, per_core) if s <= 16]
-    assert max(linear) == pytest.approx(min(linear))
-    premium = [p for s, p in zip(sizes, per_core) if s >= 16]
-    assert all(b > a for a, b in itertools.pairwise(premium))
+    assert sizes == [2**k for k in range(7)] and scenarios.LARGEST_SIZE == 64
+    assert per_core == pytest.approx([0.10] * len(sizes))
 
 
 def test_price_per_hour_names_the_sizes_on_the_list():
@@ -38,9 +35,9 @@ def test_price_per_hour_names_the_sizes_on_the_list():
 def test_cost_curves_scale_up_stops_at_the_ceiling_and_scale_out_does_not():
     curves = scenarios.cost_curves(max_cores=128, out_size=4)
     cores, up, out = curves["cores"], curves["up_cost"], curves["out_cost"]
-    assert up[cores == 17][0] == pytest.approx(3.84)          # 17 cores: pay for 32
+    assert up[cores == 17][0] == pytest.approx(3.20)          # 17 cores: pay for 32
     assert curves["up_size"][cores == 17][0] == 32
-    assert up[cores == 64][0] == pytest.approx(10.24)
+    assert up[cores == 64][0] == pytest.approx(6.40)
     assert np.isnan(up[cores > 64]).all()                      # no machine is big enough
     assert out[cores == 17][0] == pytest.approx(5 * 0.40)      # five 4-core machines
     assert out[-1] == pytest.approx(32 * 0.40) and np.isfinite(out).all()
@@ -173,6 +170,28 @@ def test_availability_table_matches_the_oracles():
 # -- the explorer's numbers -----------------------------------------------------------------
 
 
+def test_correlated_failures_cap_three_nines_per_machine():
+    rows = {row["setup"]: row for row in scenarios.correlated_availability(
+        machine=0.999, machines=3, zone=0.9995, store=0.999, common_share=0.1)}
+    independent = 1 - 0.001**3
+    assert rows["3 machines, failing independently"]["availability"] == pytest.approx(
+        independent, abs=1e-15)
+    assert rows["3 machines, all in one zone"]["availability"] == pytest.approx(
+        0.9995 * independent, abs=1e-15)
+    assert rows["3 machines, one shared store"]["downtime_minutes"] == pytest.approx(
+        (1 - 0.999 * independent) * 525_600)
+    # beta-factor: 0.0001 of each machine's time down with all three, 0.0009 on its own
+    common = rows["3 machines, 10% of failures hit all at once"]["availability"]
+    assert common == pytest.approx(0.9999 * (1 - 0.0009**3), abs=1e-15)
+    assert all(row["availability"] < independent for name, row in rows.items()
+               if name != "3 machines, failing independently")
+
+
+def test_correlated_availability_rejects_a_share_above_one():
+    with pytest.raises(ValueError, match="common_share must be ≤ 1, got 1.5"):
+        scenarios.correlated_availability(common_share=1.5)
+
+
 def test_size_vs_count_capacity_cost_and_utilization():
     option = scenarios.size_vs_count(size=4, count=4, traffic=100)
     assert option["capacity"] == pytest.approx(160)
@@ -258,6 +277,12 @@ def test_every_figure_stays_under_5000_points_per_trace(crashed):
     for figure in figures:
         assert len(figure.data) > 0
         assert max(len(trace.x) for trace in figure.data) <= 5000
+        assert figure.layout.title.text, "every figure states its takeaway in its title"
+        for axis in [a for name, a in figure.layout.to_plotly_json().items()
+                     if name.startswith(("xaxis", "yaxis"))]:
+            assert axis.get("title", {}).get("text"), f"an axis without a title: {axis}"
+            if axis.get("type") == "log":
+                assert len(axis["tickvals"]) >= 3 and len(axis["ticktext"]) >= 3
 
 
 def _assert_figure_shows(figure, option):

@@ -347,6 +347,29 @@ def test_littles_law_on_the_mm1_row():
     assert theory.littles_law(response_time=5.0, in_system=4.0) == printed("0.8")
 
 
+def test_kingman_with_poisson_arrivals_and_exponential_work_is_the_mm1_wait():
+    loads = np.array([0.1, 0.5, 0.8, 0.95])
+    assert theory.kingman_wait(loads / 0.04, 0.04) == pytest.approx(
+        theory.mm1(loads / 0.04, 0.04).mean_wait)
+
+
+def test_kingman_with_constant_work_is_the_md1_textbook_wait():
+    # M/D/1: Lq = ρ² / (2(1 − ρ)) requests queued, and Wq = Lq / λ (Little)
+    for rho in (0.5, 0.8, 0.9):
+        lq = rho**2 / (2 * (1 - rho))
+        assert theory.kingman_wait(rho, 1.0, service_scv=0) == pytest.approx(lq / rho)
+    assert theory.kingman_wait(0.8, 1.0, service_scv=0) == printed("2.0")
+    assert theory.kingman_wait(22.5, 0.04, service_scv=0) == printed("0.18")
+
+
+def test_kingman_scales_with_the_mean_of_the_two_variabilities_and_walls_at_one():
+    base = theory.kingman_wait(0.7, 1.0, arrival_scv=0, service_scv=0)
+    assert base == 0.0  # evenly spaced arrivals, constant work: nobody waits
+    assert theory.kingman_wait(0.7, 1.0, 2.0, 4.0) == pytest.approx(
+        3 * theory.kingman_wait(0.7, 1.0))
+    assert theory.kingman_wait(np.array([1.0, 1.2]), 1.0).tolist() == [inf, inf]
+
+
 def test_amdahl():
     assert theory.amdahl(0.95, 16) == printed("9.143")
     assert theory.amdahl(0.95, 64) == printed("15.42")
@@ -424,6 +447,8 @@ nan, inf = float("nan"), float("inf")
         (lambda: theory.littles_law(throughput=-1, response_time=1), ValueError, "throughput",
          "-1"),
         (lambda: theory.littles_law(in_system=4, throughput=0), ValueError, "throughput", "0"),
+        (lambda: theory.kingman_wait(0.8, 1.0, arrival_scv=-1), ValueError, "arrival_scv", "-1"),
+        (lambda: theory.kingman_wait(0.8, 0, service_scv=0), ValueError, "service_time", "0"),
     ],
 )
 def test_bad_input_names_parameter_and_value(call, error, name, shown):

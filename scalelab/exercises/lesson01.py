@@ -24,28 +24,29 @@ q1 = Number(
            "(`scenarios.PRICE_LIST`), scaling up means the smallest single machine with at "
            "least 40 cores; scaling out means as many 4-core machines as it takes. **How many "
            "dollars per hour more does scaling up cost?** Put it in `q1_extra_per_hour`.",
-    answer="q1_extra_per_hour", expected=6.24, tolerance=0.01, units="$/h",
+    answer="q1_extra_per_hour", expected=2.40, tolerance=0.01, units="$/h",
     stub="q1_extra_per_hour = ...  # dollars per hour",
     mistakes=[
-        (10.24, ("That is the big machine's whole price. The question asks how much *more* "
-                 "it costs than the 4-core machines.")),
+        (6.40, ("That is the big machine's whole price. The question asks how much *more* "
+                "it costs than the 4-core machines.")),
         (4.0, ("That is the price of scaling out. The question asks how much more scaling up "
                "costs.")),
-        (-0.16, "The 32-core machine is too small: 40 cores need the next size up."),
-        (2.56, ("That compares with 64 cores' worth of 4-core machines; you only need 40 "
-                "cores.")),
+        (-0.80, "The 32-core machine is too small: 40 cores need the next size up."),
+        (0.0, ("Every core costs the same, but you cannot buy a 40-core machine: which size "
+               "must you buy, and how many cores of it do you pay for without needing them?")),
     ],
     hints=[
         ("Find two prices in the table: the smallest machine with ≥ 40 cores, and 40 cores' "
          "worth of 4-core machines."),
         ("No 40-core machine exists, so scaling up buys the 64-core one. Scaling out needs "
          "40 / 4 = 10 machines of 4 cores."),
-        "$10.24 for the 64-core machine, against 10 × $0.40.",
+        "$6.40 for the 64-core machine, against 10 × $0.40.",
     ],
-    solution="q1_extra_per_hour = 10.24 - 10 * 0.40  # 64-core machine vs ten 4-core machines",
-    explanation="Scaling up must buy the 64-core machine ($10.24/h), 24 cores more than "
-                "needed and at the premium price; ten 4-core machines cost $4.00/h. Scaling up "
-                "costs $6.24/h more — and past 64 cores it cannot go at all.",
+    solution="q1_extra_per_hour = 6.40 - 10 * 0.40  # 64-core machine vs ten 4-core machines",
+    explanation="Every core costs $0.10 an hour at every size, yet scaling up costs $2.40/h "
+                "more: sizes double, so it must buy the 64-core machine ($6.40/h) and pay for "
+                "24 cores it does not need; ten 4-core machines cost $4.00/h. And past 64 "
+                "cores it cannot go at all.",
 )
 
 q2 = Number(

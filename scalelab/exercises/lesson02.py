@@ -1,10 +1,8 @@
 """Exercises for lesson 02 · Load balancers.
 
-Objectives checked: how long a dead instance stays in rotation under health checks (q1); what
-modulo hashing costs when the cluster grows (q2); why least-connections beats round robin on
-mixed servers (q3); a least-connections balancer, in code, run through the conformance suite
-and seeded scenarios (q4); how many requests fail before the health check acts (q5). Times in
-seconds.
+Objectives checked: what modulo hashing costs when the cluster grows (q1); why
+least-connections beats round robin on mixed servers (q2); a least-connections balancer, in
+code, run through the conformance suite and seeded scenarios (q3). Times in seconds.
 """
 
 from __future__ import annotations
@@ -20,42 +18,13 @@ from .code import BalancerSpy, Check, Fail, PolicyClass
 from .problem import Choice, Number, register
 
 q1 = Number(
-    title="A dead instance in rotation",
-    prompt="An instance crashes at **t = 10.5 s**. The balancer probes every instance every "
-           "**2 s** (at t = 2, 4, 6, …) and marks one down after **3 failed probes in a row** "
-           "(`sl.HealthCheck(interval=2, unhealthy_threshold=3)`). **For how many seconds "
-           "after the crash does the balancer keep sending requests to the dead instance?** "
-           "Put it in `q1_seconds`.",
-    answer="q1_seconds", expected=5.5, tolerance=0.05, units="s",
-    stub="q1_seconds = ...  # seconds",
-    mistakes=[
-        (6, ("That is 3 × 2 s. The first failed probe does not come 2 s after the crash: when "
-             "is the next probe after t = 10.5 s?")),
-        (16, ("That is the time at which the instance is marked down; the question asks how "
-              "long after the crash that is.")),
-        (3.5, "That stops at the second failed probe; it takes three in a row."),
-        (7.5, "One probe too many: the third failed probe marks it down."),
-    ],
-    hints=[
-        "List the probe times after the crash and count the failures.",
-        "Probes at 12, 14 and 16 s fail: which one marks the instance down?",
-        "Marked down at 16 s, crashed at 10.5 s.",
-    ],
-    solution="q1_seconds = 16 - 10.5  # probes at 12, 14, 16 fail; the third marks it down",
-    explanation="The probes at 12, 14 and 16 s fail, and the third marks the instance down at "
-                "16 s: for 5.5 s every request the balancer sends it fails (or is retried). "
-                "Shorter intervals or a lower threshold shrink that window, at the price of "
-                "more probes and of marking down instances that were only slow for a moment.",
-)
-
-q2 = Number(
     title="Modulo hashing grows badly",
     prompt="A balancer sends each user to instance `user_id % N`, so that a user always lands "
            "on the same instance. You go from **N = 4** to **N = 5** instances. **What "
            "fraction of users now land on a different instance?** (User ids are spread evenly; "
-           "give a fraction between 0 and 1.) Put it in `q2_moved`.",
-    answer="q2_moved", expected=0.8, tolerance=0.01,
-    stub="q2_moved = ...  # a fraction between 0 and 1",
+           "give a fraction between 0 and 1.) Put it in `q1_moved`.",
+    answer="q1_moved", expected=0.8, tolerance=0.01,
+    stub="q1_moved = ...  # a fraction between 0 and 1",
     mistakes=[
         (0.2, ("That is the fraction that stays where it was — or what consistent hashing "
                "would move. Modulo hashing moves the rest.")),
@@ -68,19 +37,19 @@ q2 = Number(
          "those 20 keep their instance?"),
         "Only ids 0, 1, 2 and 3 (mod 20) keep theirs: 4 of 20.",
     ],
-    solution="q2_moved = sum(u % 4 != u % 5 for u in range(20)) / 20",
+    solution="q1_moved = sum(u % 4 != u % 5 for u in range(20)) / 20",
     explanation="Only 4 ids in every 20 keep their instance, so 80 % of users move — and lose "
                 "whatever the old instance kept for them. Consistent hashing moves only about "
                 "1/5: the users the new instance takes over.",
 )
 
-q3 = Choice(
+q2 = Choice(
     title="Why least-connections wins on mixed servers",
     prompt="Six instances: two fast (speed 2) and four slow (speed 0.5), 75 % busy overall, "
            "with a heavy tail of slow requests. Round robin's p99 grows to minutes; "
            "least-connections keeps it near a second. **Why?** Put the letter in "
-           "`q3_choice`.",
-    answer="q3_choice",
+           "`q2_choice`.",
+    answer="q2_choice",
     options={
         "a": "Least-connections reads each instance's speed and sends more to the fast ones.",
         "b": "Round robin gives every instance the same number of requests, more than the slow "
@@ -102,14 +71,14 @@ q3 = Choice(
         ("A slow instance serving its share of the requests: is it more or less than it can "
          "do? And what happens to its in-flight count?"),
     ],
-    solution='q3_choice = "b"',
+    solution='q2_choice = "b"',
     explanation="Each slow instance can do a twelfth of the work but round robin hands it a "
                 "sixth: its queue grows without end. Least-connections needs no speeds: a fast "
                 "instance finishes sooner, its count drops, and it is picked again — the "
                 "traffic follows capacity by itself.",
 )
 
-# -- q4: a least-connections balancer ---------------------------------------------------------
+# -- q3: a least-connections balancer ---------------------------------------------------------
 
 MIXED = (Instance(speed=2.0),) * 2 + (Instance(speed=0.5),) * 4
 OTHER_MIX = (Instance(speed=3.0),) + (Instance(speed=1.0),) * 2 + (Instance(speed=0.5),) * 3
@@ -185,7 +154,7 @@ def _meets_the_slo(seed: int, specs, label: str):
     return Check(f"p99 under {SLO_P99:g} s on {label} at 75 % load (seed {seed})", run)
 
 
-q4 = PolicyClass(
+q3 = PolicyClass(
     title="Least connections",
     prompt="Write a balancer class `FewestInFlight`: its `pick(instances, request)` returns a "
            "**healthy** instance with the **fewest requests in flight** (`instance.inflight`; "
@@ -230,38 +199,6 @@ q4 = PolicyClass(
                 "tell which instances are slow. `sl.balancers.LeastConnections` does the same, "
                 "with NGINX's weights and tie-breaking, in O(1) per pick.",
     points=4,
-)
-
-q5 = Number(
-    title="Errors while a dead instance is in rotation",
-    prompt="Five instances behind round robin share **300 requests/s**. One of them crashes "
-           "just after a health-check probe; the balancer probes every **1 s** and marks an "
-           "instance down after **3 failed probes in a row**, and it does not retry. **About "
-           "how many requests fail?** (Leave out the few that were inside the instance when it "
-           "crashed.) Put it in `q5_failed`.",
-    answer="q5_failed", expected=180, tolerance=0.1, relative=True, units="requests",
-    stub="q5_failed = ...  # requests",
-    mistakes=[
-        (900, ("That is every request sent while the instance was dead. Round robin sends it "
-               "only its share of them.")),
-        (60, "That is its share of one second. For how long does it stay in rotation?"),
-        (120, "That stops at the second failed probe; it takes three in a row."),
-        (240, ("One interval too many: the crash came just after a probe, so the third failed "
-               "probe comes about three intervals later.")),
-        (225, ("That splits the traffic over the four instances left. Until it is marked down, "
-               "round robin still splits it five ways.")),
-    ],
-    hints=[
-        ("Two questions: for how many seconds is the dead instance still in rotation, and what "
-         "share of the traffic does round robin send it meanwhile?"),
-        "The failed probes come about 1, 2 and 3 s after the crash; it gets one request in five.",
-        "300 requests/s × 3 s ÷ 5.",
-    ],
-    solution="q5_failed = 300 * 3 / 5  # its share of the traffic until the third failed probe",
-    explanation="The third failed probe, about 3 s after the crash, marks the instance down; "
-                "until then round robin sends it a fifth of 300 requests/s, and each of those "
-                "fails: rate × detection time ÷ instances. One retry on another instance hides "
-                "them all; probing more often or a lower threshold shortens the window.",
 )
 
 register(globals(), lesson="lesson02", notebook="02-load-balancers.ipynb",

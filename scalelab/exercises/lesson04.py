@@ -1,326 +1,334 @@
-"""Exercises for lesson 04 · Autoscaling.
+"""Exercises for lesson 04 · Statelessness: where does the session live?
 
-Objectives checked: compute the Kubernetes HPA's proposal by hand (q1); predict the lag of
-the course text's rule (q2); why autoscaling needs stateless instances (q3); write the HPA
-formula (q4); tune a policy to meet an SLO at the lowest cost on a day of traffic, checked
-also on days it has not seen (q5). Times in seconds, utilization as a fraction unless a name
-says ``_percent``.
+Objectives checked: predict the share of lost sessions under round robin with sessions in
+memory (q1); what a crash costs sticky sessions (q2); choose where sessions live for a given
+failure scenario (q3); a sticky balancer, in code, run through the conformance suite and
+seeded simulations with sessions in memory (q4). Times in seconds.
 
 >>> from scalelab.exercises import lesson04 as ex
->>> ex.q2.check(870).status
+>>> ex.q2.check(60).status
 'pass'
 """
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
-
 import numpy as np
 
-from .. import workloads
-from ..autoscalers import Autoscaler
-from ..sim import simulate
-from .code import Check, Fail, Function, PolicyClass
+from .. import simulate, workloads
+from ..balancers import Balancer, ClusterState, InstancesView, Request, Sticky
+from ..failures import Crash, HealthCheck
+from ..sessions import InMemory
+from .code import BalancerSpy, Check, Fail, PolicyClass
 from .problem import Choice, Number, register
 
 q1 = Number(
-    title="The HPA by hand",
-    prompt="A Deployment runs **6 ready pods**. Their average CPU use is **85 %** of what they "
-           "request, and the HPA's target is **60 %**. **How many replicas does the HPA's "
-           "formula propose?** (Stabilization and rate limits aside.) Put it in "
-           "`q1_replicas`.",
-    answer="q1_replicas", expected=9, tolerance=0, units="pods",
-    stub="q1_replicas = ...  # a whole number of pods",
+    title="Round robin forgets who you are",
+    prompt="A service runs **5 instances** behind a **round-robin** balancer, and each instance "
+           "keeps the sessions of the users who logged in through it **in its own memory**. "
+           "Thousands of users are logged in, each sending a request every few seconds. **What "
+           "fraction of the follow-up requests (every request but a user's first) land on an "
+           "instance that does not hold the user's session?** Give a fraction between 0 and 1 "
+           "in `q1_lost_share`.",
+    answer="q1_lost_share", expected=0.8, tolerance=0.02,
+    stub="q1_lost_share = ...  # a fraction between 0 and 1",
     mistakes=[
-        (8.5, ("That is the formula before rounding. Half a pod cannot run: which way does "
-              "the HPA round, and why that way?")),
-        (8, ("You rounded down. With 8 pods the same work would still be above the 60 % "
-            "target; the HPA rounds up.")),
-        (5, ("The ratio is upside down: it is current utilization ÷ target, and the pods are "
-            "busier than the target, so the count must grow.")),
-        (4, "The ratio is upside down: it is current utilization ÷ target."),
-        (6, ("The pods are 85 % busy against a 60 % target: that is far outside the 10 % "
-            "tolerance, so the HPA does act.")),
+        (0.2, ("That is the share that *does* find its session: the requests that happen to "
+              "land on the one instance holding it.")),
+        (80, ("That looks like a percentage: give the share as a fraction between 0 and 1 "
+             "(50 % is 0.5).")),
+        (1.0, ("That would be right for one user alone, whom round robin never sends back to the "
+              "same instance twice in a row. With thousands of users taking turns, where a "
+              "user's next request lands is as good as random.")),
+        (0.75, "That is the share for 4 instances; this service has 5."),
     ],
     hints=[
-        "The HPA spreads the same work over more pods until each is at the target.",
-        "desired = ceil(ready pods × current utilization ÷ target utilization).",
-        "6 × 85 / 60 = 8.5; now round the way that keeps every pod at or below the target.",
+        ("With many users' requests interleaved, which instance gets a given user's next request "
+        "is effectively random: any of the 5, equally likely."),
+        ("The session lives on exactly one of the 5 instances. What is the chance that a random "
+        "instance is *not* that one?"),
+        "(N − 1) / N with N = 5.",
     ],
-    solution="import math\nq1_replicas = math.ceil(6 * 85 / 60)  # ceil(8.5)",
-    explanation="ceil(6 × 85 / 60) = ceil(8.5) = 9: nine pods share work that six did at "
-                "85 %, so each is at about 57 %, just under the 60 % target. Rounding up "
-                "is what keeps the pods at or below the target.",
+    solution="q1_lost_share = (5 - 1) / 5  # the session is on 1 instance of 5",
+    explanation="(N − 1) / N = 4/5: only one instance in five holds the session, so four "
+                "follow-up requests in five find none and the user is sent back to the login "
+                "page. And the more instances, the worse it gets: scaling out, the very thing "
+                "the balancer is for, makes in-memory sessions fail more often.",
 )
 
 q2 = Number(
-    title="Predict the lag",
-    prompt="A cluster of 2 instances runs the course text's rule "
-           "`Threshold(scale_out_above=0.7, duration=180, cooldown=300)`, checked every "
-           "**15 s**; a new instance needs **90 s** to boot. At **t = 600 s** (exactly on a "
-           "control step) traffic triples, and from then on every 15-second reading is above "
-           "70 %. **At what time, in seconds, does the first new instance take its first "
-           "request?** Put it in `q2_first_request_at`.",
-    answer="q2_first_request_at", expected=870, tolerance=30, units="s",
-    stub="q2_first_request_at = ...  # seconds since the start",
+    title="A crash under sticky sessions",
+    prompt="A sticky balancer pins each user to one of **4 instances**, and sessions live in "
+           "each instance's memory. **240 users** are logged in, spread evenly over the four. "
+           "Instance C crashes; the health check takes it out of rotation and every user keeps "
+           "browsing. **How many users have to log in again?** Put it in `q2_relogins`.",
+    answer="q2_relogins", expected=60, tolerance=0, units="users",
+    stub="q2_relogins = ...  # a whole number of users",
     mistakes=[
-        (780, ("That is when the rule fires and launches the instance. It still has to boot "
-              "before it can take a request.")),
-        (690, ("That counts the warm-up but not the window: the rule acts only after the "
-              "utilization has been above 70 % for the whole `duration`.")),
-        (1170, ("The cooldown only delays the *next* action; the first one is not held back "
-               "by it.")),
-        (270, "That is how long it takes; the question asks at what time it happens."),
+        (240, ("Only some users lose anything: the other instances are still running, and "
+              "their memory still holds their users' sessions.")),
+        (0, ("Where did C's users' sessions live? The balancer now sends those users to another "
+            "instance, which has never seen them.")),
+        (180, ("That counts the users of the instances that are still running; their sessions "
+              "are untouched.")),
+        (80, ("That divides the users by the three instances that survive. Who lost a session "
+             "depends on where the sessions were before the crash.")),
     ],
     hints=[
-        "Two things stand between the spike and the new instance taking traffic.",
-        ("The rule needs `duration` seconds of readings above 70 %; then the instance boots "
-        "for `boot_time` seconds."),
-        "600 s + the window + the warm-up.",
+        "Which instance's memory held the sessions that are gone?",
+        ("240 users spread evenly over 4 instances: how many were pinned to C? Only they lose "
+        "their session."),
     ],
-    solution="q2_first_request_at = 600 + 180 + 90  # the spike + the window + the warm-up",
-    explanation="600 + 180 + 90 = 870 s: the rule fires at 780 s, after 180 s of breaching "
-                "readings, and the instance answers its first request once it has booted. "
-                "For 4½ minutes the two old instances carried three times their traffic. "
-                "In the simulator the 15-second readings are noisy, so the rule can fire an "
-                "interval earlier or later (the check allows ±30 s).",
+    solution="q2_relogins = 240 // 4  # the users pinned to C, and only they",
+    explanation="240 / 4 = 60: the users pinned to C lose their sessions with C's memory; the "
+                "balancer re-pins them elsewhere and they log in again, once each. Everyone "
+                "else is untouched. A scale-in does the same to the users of the instance it "
+                "removes; with a shared session store, nobody would be logged out.",
 )
 
 q3 = Choice(
-    title="Scale-in and sessions",
-    prompt="The service keeps each logged-in user's session **in the memory of the instance** "
-           "that served their login; a sticky balancer keeps users on that instance. At night "
-           "the autoscaler removes one instance (it drains: it finishes the requests it holds, "
-           "then stops). **What happens to the users whose sessions were on it?** Put the "
-           "letter in `q3_choice`.",
+    title="Design for instances that come and go",
+    prompt="Your shop runs on **spot instances**: they cost much less, but the cloud provider "
+           "may take any of them away with two minutes' notice, and the autoscaler adds and "
+           "removes instances through the day. Users **must not be logged out** by any of "
+           "this. **Where should the sessions live?** Put the letter in `q3_choice`.",
     answer="q3_choice",
     options={
-        "a": "Nothing: their sessions move to the remaining instances with them.",
-        "b": "Their next request lands on another instance that has no session for them: "
-             "they must log in again.",
-        "c": "Their next request fails with an error until the instance comes back.",
-        "d": "The autoscaler waits until they log out before removing the instance.",
+        "a": "In each instance's memory, behind a round-robin balancer.",
+        "b": "In each instance's memory, behind a sticky balancer (a cookie pins each user to "
+             "an instance).",
+        "c": "In a shared store that every instance reads (Redis, or the database), itself "
+             "replicated so that it survives losing a server; any balancer in front.",
+        "d": "In each instance's memory, with consistent hashing on the user id so that a user "
+             "always reaches the same instance.",
     },
-    correct="b",
+    correct="c",
     feedback={
-        "a": "Nothing copies process memory from one instance to another: the sessions exist "
-             "only on the instance that was removed.",
-        "c": "Draining finishes the requests in flight, and the balancer sends new ones to "
-             "the instances that remain: the requests are answered. Look at what those "
-             "instances know about the user.",
-        "d": "Autoscalers remove instances by count, not by who is logged in; no built-in "
-             "here (or in AWS or Kubernetes) waits for sessions to end.",
+        "a": "Round robin sends a user's next request to another instance most of the time "
+             "((N − 1) / N of follow-ups): users would be logged out all day long, even when "
+             "nothing fails.",
+        "b": "Sticky sessions hold while nothing changes. But each time an instance is taken "
+             "away, every user pinned to it is logged out — and here that happens every day.",
+        "d": "Consistent hashing is stickiness by arithmetic: an instance that disappears takes "
+             "its users' sessions with it, and an instance that is added takes over about 1/N "
+             "of the users, who arrive there with no session either.",
     },
     hints=[
-        ("Where does the session live, and what happens to that memory when the process "
-        "stops?"),
-        ("The balancer still answers: it picks one of the remaining instances. Does that "
-        "instance know the user?"),
+        "For each design: what is lost when an instance disappears, and when one is added?",
+        "Where must a session live so that no instance's death can take it away?",
     ],
-    solution='q3_choice = "b"',
-    explanation="The session lived only in the removed instance's memory, so the user's next "
-                "request finds none and they are logged out. That is why autoscaling needs "
-                "stateless instances: keep sessions in a shared store (lesson 03), and any "
-                "instance can be removed at any time without anyone noticing.",
+    solution='q3_choice = "c"',
+    explanation="Only a shared store lets instances come and go freely: no instance holds "
+                "anything the next request needs, so any of them can vanish and any new one "
+                "can answer at once. The price: a network round trip per request, and the "
+                "store is now the one part that must not fail — so it is replicated, with "
+                "automatic failover.",
 )
 
-# -- q4: the HPA formula, in code ------------------------------------------------------------------
+# -- q4: a sticky balancer -------------------------------------------------------------------------
+
+SERVICE_TIME = 0.1
+PROBE = HealthCheck(interval=1.0, timeout=0.5, unhealthy_threshold=2, healthy_threshold=2)
 
 
-def _hpa_answers(ready: int, utilization_percent: int, target_percent: int) -> set[int]:
-    """What Kubernetes computes (float64, as in Go) and the exact rational result; they differ
-    only on float dust, and either is accepted."""
-    ratio = utilization_percent / target_percent
-    go = ready if abs(1.0 - ratio) <= 0.1 else math.ceil(ratio * ready)
-    exact_ratio = Fraction(utilization_percent, target_percent)
-    exact = ready if abs(1 - exact_ratio) <= Fraction(1, 10) else \
-        math.ceil(exact_ratio * ready)
-    return {go, exact}
+def _users(seed: int, duration: float = 240.0):
+    """Users who log in and send 6 requests about 5 s apart, 2 new users per second."""
+    return workloads.sessions(rate=2.0, duration=duration, requests=6, think_time=5.0, seed=seed)
 
 
-def _returned_count(value, call: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, np.integer, float, np.floating)):
-        raise Fail(f"`{call}` returned {value!r}, not a number of pods"
-                   f"{' (did you forget `return`?)' if value is None else ''}.")
-    if not (math.isfinite(value) and value == int(value)):
-        raise Fail(f"`{call}` returned {value!r}: half a pod cannot run — round it.")
-    return int(value)
-
-
-def _describe_count(count: int, ready: int, utilization: int, target: int) -> str:
-    if count <= 0:
-        return "A Deployment cannot run on zero pods here."
-    spread = ready * utilization / count
-    if abs(utilization / target - 1) <= 0.1 and count != ready:
-        return (f"{utilization} % is within 10 % of the {target} % target, where the HPA "
-                "leaves the count alone.")
-    if spread > target:
-        return (f"With {count} pods the same work is {spread:.1f} % each — still above the "
-                f"{target} % target.")
-    return (f"With {count} pods the same work is {spread:.1f} % each; the formula rounds up "
-            "to the *smallest* count that reaches the target, and this is more than that.")
-
-
-def _matches_the_formula(cases):
-    def run(fn, runner):
-        for ready, utilization, target in cases:
-            call = f"hpa_replicas({ready}, {utilization}, {target})"
-            count = _returned_count(runner.call(call, fn, ready, utilization, target), call)
-            if count not in _hpa_answers(ready, utilization, target):
-                raise Fail(f"`{call}` returned {count}. "
-                           + _describe_count(count, ready, utilization, target))
-    return run
-
-
-def _random_cases(seed: int, count: int) -> list[tuple[int, int, int]]:
-    rng = np.random.default_rng(seed)
-    return [(int(rng.integers(1, 40)), int(rng.integers(0, 101)),
-             int(rng.choice([40, 50, 60, 70, 80]))) for _ in range(count)]
-
-
-q4 = Function(
-    title="The HPA formula",
-    prompt="Write `hpa_replicas(ready, utilization_percent, target_percent)`: the replica "
-           "count Kubernetes' HPA proposes for `ready` pods whose average CPU use is "
-           "`utilization_percent` (a whole percent of their request) against a "
-           "`target_percent` target. Keep the count when utilization ÷ target is within "
-           "**0.1** of 1 (the tolerance); otherwise spread the work so that each pod is at "
-           "the target or just below it. The check calls it on the documented cases and on "
-           "seeded random ones.",
-    answer="hpa_replicas",
-    stub='''def hpa_replicas(ready, utilization_percent, target_percent):
-    """Pods the HPA proposes: ready pods at utilization_percent, target target_percent."""
-    # YOUR CODE HERE
-    raise NotImplementedError()''',
-    solution='''def hpa_replicas(ready, utilization_percent, target_percent):
-    """Pods the HPA proposes: ready pods at utilization_percent, target target_percent."""
-    import math
-    ratio = utilization_percent / target_percent
-    if abs(1.0 - ratio) <= 0.1:          # within the tolerance: leave it alone
-        return ready
-    return math.ceil(ratio * ready)''',
-    checks=[
-        Check("the worked cases: 4 pods at 90 % → ?, 10 pods at 54 % and at 56 % (target "
-              "50 %)", _matches_the_formula([(4, 90, 50), (10, 54, 50), (10, 56, 50)])),
-        Check("scales down when the pods are idle, and never below 1 for a busy pod",
-              _matches_the_formula([(10, 20, 50), (8, 5, 60), (1, 100, 50), (3, 60, 60)])),
-        Check("40 seeded random cases (seed 4)", _matches_the_formula(_random_cases(4, 40))),
-    ],
-    instructor_checks=[
-        Check("200 seeded random cases (seed 404)",
-              _matches_the_formula(_random_cases(404, 200))),
-    ],
-    hints=[
-        "Work out the ratio utilization ÷ target first: above 1 the pods are too busy.",
-        "If |1 − ratio| ≤ 0.1, return `ready` unchanged.",
-        "Otherwise `math.ceil(ratio * ready)`: the same work spread at the target, rounded up.",
-    ],
-    explanation="desired = ceil(ready × utilization ÷ target), unless the ratio is within "
-                "the tolerance of 1. Rounding up keeps every pod at or below the target; the "
-                "tolerance stops the HPA from chasing noise. The real controller then "
-                "smooths this proposal: the highest of the last 5 minutes for scaling down, "
-                "and at most 4 pods or 100 % more per 15 s for scaling up.",
-    points=3,
-)
-
-# -- q5: tune a policy for an SLO at the lowest cost -----------------------------------------------
-
-SLO_SECONDS = 10.0
-SLO_MISSES_ALLOWED = 0.01     # at most 1 % of requests slower than 10 s (or failed)
-BUDGET_INSTANCE_HOURS = 96.0  # cheaper than running 4 instances all day
-GIVEN_DAY = {"seed": 11, "amplitude": 0.7}
-
-
-def _day(seed: int, amplitude: float):
-    return workloads.diurnal(mean_rate=2.0, amplitude=amplitude, seed=seed)
+def _own_code(make, runner):
+    """pick on a small hand-made cluster: a stub or a crash shows up here, first."""
+    balancer = make(runner)
+    if type(balancer).pick is Sticky.pick:
+        raise Fail("This is the built-in `sl.balancers.Sticky` (its `pick` is unchanged): "
+                   "write your own `pick`.")
+    spy = BalancerSpy(balancer, runner)
+    spy.rng = np.random.default_rng(0)  # as the simulator does before every run
+    spy.reset()
+    view = InstancesView(ClusterState([1.0] * 3, [1.0] * 3))
+    for k, user in enumerate((7, 8, 7, None)):
+        spy.pick(view, Request(k, float(k), user=user))
 
 
 def _conformance(make, runner):
-    from ..testing import check_autoscaler
+    from ..testing import check_balancer
 
-    policy = make(runner)
-    report = runner.call("check_autoscaler(my_autoscaler)", check_autoscaler, policy)
+    report = check_balancer(BalancerSpy(make(runner), runner), seed=0)
     if not report.passed:
         first = report.failed[0]
-        raise Fail(f"`check_autoscaler` found a problem first — {first.name}: {first.message}")
+        raise Fail(f"The conformance suite (`sl.testing.check_balancer`) failed first at "
+                   f"“{first.name}”: {first.message}.")
 
 
-def _meets_the_slo_on(seed: int, amplitude: float, label: str):
+def _run(make, runner, seed: int, instances: int, failures=()):
+    spy = BalancerSpy(make(runner), runner)
+    result = simulate(_users(seed), instances=instances, service_time=SERVICE_TIME,
+                      balancer=spy, sessions=InMemory(), seed=seed, retries=1,
+                      health_check=PROBE, failures=list(failures))
+    return result, spy
+
+
+def _previous_instance(records) -> dict:
+    """For each request index: the instance of the same user's previous request that reached
+    an instance (−1 for a user's first)."""
+    last, previous = {}, {}
+    for k in np.argsort(records["arrival"], kind="stable").tolist():
+        user, where = int(records["user"][k]), int(records["instance"][k])
+        previous[k] = last.get(user, -1)
+        if where >= 0:
+            last[user] = where
+    return previous
+
+
+def _keeps_sessions(seed: int, instances: int):
     def run(make, runner):
-        policy = make(runner)
-        day = _day(seed, amplitude)
-        result = runner.call(
-            f"sl.simulate(day, autoscaler=my_autoscaler, …) on {label}", simulate, day,
-            instances=2, service_time=1.0, autoscaler=policy, min_instances=1,
-            max_instances=10, boot_time=60.0, seed=seed)
+        result, _ = _run(make, runner, seed, instances)
         records = result.requests
-        slow = float(np.mean((records["status"] != 0)
-                             | (records["end"] - records["arrival"] > SLO_SECONDS)))
-        cost = result.instance_seconds / 3600
-        too_slow = slow > SLO_MISSES_ALLOWED
-        too_dear = cost >= BUDGET_INSTANCE_HOURS
-        if too_slow or too_dear:
-            verdicts = []
-            if too_slow:
-                verdicts.append(f"at most {SLO_MISSES_ALLOWED:.0%} may miss the SLO")
-            if too_dear:
-                verdicts.append(f"the budget is under {BUDGET_INSTANCE_HOURS:g} instance-hours")
-            launches = sum(1 for event in result.events if event[2] == "launch")
-            raise Fail(f"On {label} your policy cost {cost:.1f} instance-hours and {slow:.2%} "
-                       f"of requests took longer than {SLO_SECONDS:g} s ({launches} scale-outs "
-                       f"over the day): {' and '.join(verdicts)}.")
-    return Check(f"on {label}: at most {SLO_MISSES_ALLOWED:.0%} of requests slower than "
-                 f"{SLO_SECONDS:g} s, under {BUDGET_INSTANCE_HOURS:g} instance-hours", run)
+        lost = np.flatnonzero(records["lost_session"])
+        if len(lost):
+            follow = len(records) - len(np.unique(records["user"]))
+            k = int(lost[np.argmin(records["arrival"][lost])])
+            before = _previous_instance(records)[k]
+            raise Fail(f"With sessions in memory and nothing failing, {len(lost)} of {follow} "
+                       f"follow-up requests ({len(lost) / follow:.0%}) found no session. The "
+                       f"first: user {int(records['user'][k])}'s request at "
+                       f"t={records['arrival'][k]:.2f} s went to instance "
+                       f"{int(records['instance'][k])}, but their session was on instance "
+                       f"{before}, where their previous request went.")
+        first = {}
+        for user, where in zip(records["user"].tolist(), records["instance"].tolist()):
+            first.setdefault(user, where)
+        counts = np.bincount(np.array(list(first.values())), minlength=instances)
+        shares = counts / counts.sum()
+        if shares.min() < 0.5 / instances:
+            listing = ", ".join(f"instance {j}: {s:.0%}" for j, s in enumerate(shares))
+            raise Fail(f"No session was lost, but your balancer placed the {counts.sum()} users "
+                       f"very unevenly ({listing}). A load balancer must spread them: every "
+                       f"healthy instance should get its share of new users.")
+    return Check(f"sessions in memory, nothing fails: no follow-up request loses its session, "
+                 f"and the users are spread over the {instances} instances (seed {seed})", run)
 
 
-class _AutoscalerPolicy(PolicyClass):
-    def _method(self) -> str:
-        return "desired"
+def _survives_a_crash(seed: int, instances: int, crash: int, at: float, back: float):
+    def run(make, runner):
+        result, spy = _run(make, runner, seed, instances, [Crash(crash, at, back)])
+        for request, arrival, index, _, healthy in spy.picks:
+            up = [j for j, ok in enumerate(healthy) if ok]
+            if up and index not in up:
+                raise Fail(f"Request {request} at t={arrival:.2f} s went to "
+                           f"{'None' if index is None else f'instance {index}'}, which was "
+                           f"not healthy (healthy: {up}).")
+        records = result.requests
+        order = np.argsort(records["arrival"], kind="stable")
+        lost = [k for k in order.tolist() if records["lost_session"][k]]
+        previous = _previous_instance(records)
+        there = _sessions_on(records, crash, at)
+        seen: dict[int, float] = {}
+        for k in lost:
+            user, t = int(records["user"][k]), float(records["arrival"][k])
+            where, before = int(records["instance"][k]), previous[k]
+            if user not in there:
+                came_back = (f" — instance {crash}, back in rotation since then with empty "
+                             "memory" if where == crash and t >= back else "")
+                raise Fail(f"Instance {crash} crashed at {at:g} s (back at {back:g} s). User "
+                           f"{user}'s session was on instance {before}, which never failed, yet "
+                           f"their request at t={t:.2f} s went to instance {where}{came_back}, "
+                           "and found no session.")
+            if user in seen:
+                raise Fail(f"Instance {crash} crashed at {at:g} s (back at {back:g} s). User "
+                           f"{user} lost their session at t={seen[user]:.2f} s, which is "
+                           f"expected, then again at t={t:.2f} s: that request went to instance "
+                           f"{where}, although their new session was on instance {before}.")
+            seen[user] = t
+    return Check(f"instance {crash} of {instances} crashes at {at:g} s and is back at {back:g} s: "
+                 "no pick goes to an unhealthy instance, only users whose session was on it "
+                 f"log in again, once each (seed {seed})", run)
 
 
-q5 = _AutoscalerPolicy(
-    title="Meet the SLO, spend less",
-    prompt="A day of traffic: `sl.workloads.diurnal(mean_rate=2.0, amplitude=0.7, seed=11)` "
-           "(quiet at midnight, busiest at noon), each request needs 1 s of work "
-           "(`service_time=1.0`), instances boot in 60 s, the cluster starts with 2 and may "
-           "use 1 to 10. **Make `my_autoscaler` an autoscaler** — a built-in with your "
-           "settings, or your own class — such that at most **1 %** of the day's requests "
-           "take longer than **10 s**, for **under 96 instance-hours** (4 instances all day "
-           "cost 96 and miss the SLO). The course text's rule with its defaults misses the "
-           "SLO. The check runs the conformance suite, then your policy on this day and on "
-           "another day it has not seen (seed 12); grading adds more days.",
-    answer="my_autoscaler", base=Autoscaler,
-    stub="my_autoscaler = ...  # e.g. sl.autoscalers.Threshold(...) with your settings",
-    solution="import scalelab as sl\n"
-             "my_autoscaler = sl.autoscalers.Threshold(scale_out_above=0.7, scale_in_below=0.4,"
-             "\n                                         duration=60, cooldown=60)",
+def _sessions_on(records, instance: int, at: float) -> set:
+    """Users whose last request sent before ``at`` went to ``instance`` (the crash at ``at``,
+    the only failure in the scenario, is then why such a request was resent: retries > 0)."""
+    done = records[(records["arrival"] < at) & (records["instance"] >= 0)]
+    order = np.argsort(done["arrival"], kind="stable")
+    last = {}
+    for user, where, resent in zip(done["user"][order].tolist(),
+                                   done["instance"][order].tolist(),
+                                   (done["retries"][order] > 0).tolist()):
+        last[user] = instance if resent else where
+    return {user for user, where in last.items() if where == instance}
+
+
+q4 = PolicyClass(
+    title="A sticky balancer",
+    prompt="Write a balancer class `StickyByUser`. Its `pick(instances, request)` sends a "
+           "user's first request to a healthy instance — spread the users over the instances "
+           "— and remembers that instance for `request.user`; every later request of that user "
+           "goes to the same instance **as long as it is healthy**. When it is not, pick another "
+           "healthy instance and remember *that one* from then on, even after the old one "
+           "comes back (it comes back with empty memory). A request without a user "
+           "(`request.user is None`) may go to any healthy instance; return `None` when no "
+           "instance is healthy. Forget everything in `reset()`, which the simulator calls "
+           "before every run.\n\n"
+           "The check runs it: `pick` on a small cluster, the conformance suite "
+           "(`sl.testing.check_balancer`), then seeded simulations with sessions in memory — "
+           "while nothing fails, no follow-up request may lose its session and every instance "
+           "must get users; when an instance crashes and comes back, no request may go to an "
+           "unhealthy instance, and only the users whose session was on it may log in again, "
+           "once each.",
+    answer="StickyByUser", base=Balancer,
+    stub='''class StickyByUser(sl.balancers.Balancer):
+    def pick(self, instances, request):
+        """The user's instance while it is healthy; else a healthy one, remembered.
+        (Keep what you remember in self; set it up in a reset(self) method.)"""
+        # YOUR CODE HERE
+        raise NotImplementedError()''',
+    solution='''class StickyByUser(sl.balancers.Balancer):
+    def pick(self, instances, request):
+        """The user's instance while it is healthy; else a healthy one, remembered.
+        (Keep what you remember in self; set it up in a reset(self) method.)"""
+        healthy = [instance for instance in instances if instance.healthy]
+        if not healthy:
+            return None
+        home = self.pinned.get(request.user)
+        if home is not None and instances[home].healthy:
+            return instances[home]
+        choice = healthy[self.turn % len(healthy)]
+        self.turn += 1
+        if request.user is not None:
+            self.pinned[request.user] = choice.index
+        return choice
+
+    def reset(self):
+        self.pinned = {}  # user -> index of the instance that holds their session
+        self.turn = 0     # new users: round robin over the healthy instances''',
     checks=[
-        Check("passes check_autoscaler", _conformance),
-        _meets_the_slo_on(**GIVEN_DAY, label="the given day (seed 11)"),
-        _meets_the_slo_on(seed=12, amplitude=0.7, label="another day (seed 12)"),
+        Check("pick runs on a small cluster (and is your own)", _own_code),
+        Check("passes the conformance suite (check_balancer)", _conformance),
+        _keeps_sessions(seed=0, instances=4),
+        _survives_a_crash(seed=0, instances=4, crash=1, at=100.0, back=140.0),
     ],
     instructor_checks=[
-        _meets_the_slo_on(seed=13, amplitude=0.8, label="a busier day (seed 13, ±80 %)"),
-        _meets_the_slo_on(seed=14, amplitude=0.6, label="a flatter day (seed 14, ±60 %)"),
+        _keeps_sessions(seed=101, instances=6),
+        _survives_a_crash(seed=102, instances=6, crash=4, at=60.0, back=90.0),
+        _survives_a_crash(seed=103, instances=3, crash=0, at=150.0, back=200.0),
     ],
-    time_limit=90.0,
     hints=[
-        ("Run `scenarios.autoscaling_series(result)` on your own runs: `instance_hours` and "
-        "`slow` are the two numbers the check reads."),
-        ("The default rule is too slow to react: look at the window (`duration`) and the "
-        "cooldown. A wider gap between the thresholds avoids flapping."),
-        ("A one-minute window and cooldown react in time; scaling in a little earlier "
-        "(`scale_in_below=0.4`) saves instance-hours at night."),
+        ("Keep a dict from user to instance index. First look the user up: if they have an "
+        "instance and it is healthy, return it."),
+        ("Otherwise choose among the healthy instances (round robin over them spreads new users "
+        "evenly), store the choice for `request.user` — if there is a user — and return it."),
+        ("`home = self.pinned.get(request.user)`; `if home is not None and "
+        "instances[home].healthy: return instances[home]`; else take "
+        "`healthy[self.turn % len(healthy)]`, count the turn, remember and return it."),
     ],
-    explanation="`Threshold(scale_out_above=0.7, scale_in_below=0.4, duration=60, "
-                "cooldown=60)` reacts within about two minutes and gives instances back "
-                "when utilization falls below 40 %: about 90 instance-hours with well under "
-                "1 % of requests too slow, on each day. Other answers work too, e.g. "
-                "`HPA(target_utilization=0.85)`. A fixed cluster cannot do it: 4 instances "
-                "miss the SLO at noon, 5 cost 120 instance-hours.",
+    explanation="Look the user up; while their instance is healthy, send them back to it. "
+                "Otherwise choose a healthy instance (round robin over the healthy ones), and "
+                "*replace* the pin, so that when the old instance comes back — empty — the user "
+                "stays where their new session is. A pin that follows a hash of the user id "
+                "(`user % N`) would send them back to the empty instance and log them out a "
+                "second time. `sl.balancers.Sticky` does the same, with any balancer as the "
+                "fallback for new users.",
     points=4,
 )
 
-register(globals(), lesson="lesson04", notebook="04-autoscaling.ipynb", title="Autoscaling")
+register(globals(), lesson="lesson04", notebook="04-statelessness.ipynb",
+         title="Statelessness: where does the session live?")

@@ -1,294 +1,326 @@
-"""Exercises for lesson 05 · Load testing.
+"""Exercises for lesson 05 · Autoscaling.
 
-Objectives checked: find a breaking point by an SLO to within 5 % (q1); size a closed-loop
-generator with Little's law (q2); explain what a closed loop hides (q3); design a load test
-that reveals a too-long warm-up, checked by running it against a cluster that boots fast and
-one that boots slowly (q4). Times in seconds, rates in requests per second.
+Objectives checked: compute the Kubernetes HPA's proposal by hand (q1); predict the lag of
+the course text's rule (q2); why autoscaling needs stateless instances (q3); write the HPA
+formula (q4); tune a policy to meet an SLO at the lowest cost on a day of traffic, checked
+also on days it has not seen (q5). Times in seconds, utilization as a fraction unless a name
+says ``_percent``.
 
 >>> from scalelab.exercises import lesson05 as ex
->>> ex.q2.check(450).status
+>>> ex.q2.check(870).status
 'pass'
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
-from ..autoscalers import HPA
-from ..loadtest import LatencyAbove, Shape, Simulated, run
-from .code import Check, Fail, Function, _short
+import numpy as np
+
+from .. import workloads
+from ..autoscalers import Autoscaler
+from ..sim import simulate
+from .code import Check, Fail, Function, PolicyClass
 from .problem import Choice, Number, register
 
-# -- q1: the breaking point of 3 instances -------------------------------------------------------
-
-API_WORK = 0.02   # s per request (exponential)
-API_SLO = 0.25    # s, p95
-
-
-def _round_robin_breaking_rate(instances: int, work: float, slo: float) -> float:
-    """The rate at which ``instances`` E_n/M/1 queues behind round robin reach a p95 of ``slo``.
-
-    The response time of E_n/M/1 is exponential with rate μ(1 − σ), so p95 = ln 20 / (μ(1 − σ))
-    fixes σ, and σ = (nλ' / (nλ' + μ(1 − σ)))ⁿ then gives the per-instance rate λ'."""
-    mu = 1 / work
-    sigma = 1 - math.log(20) / (slo * mu)
-    root = sigma ** (1 / instances)
-    per_instance = root * mu * (1 - sigma) / (instances * (1 - root))
-    return instances * per_instance
-
-
 q1 = Number(
-    title="Find the breaking point",
-    prompt="The lesson's API (20 ms of work per request, exponential; round robin) now runs on "
-           "**3 instances**. Its SLO: **p95 within 250 ms**. **Find its breaking point by the "
-           "SLO**: the highest offered rate, in requests per second, at which the p95 stays "
-           "within 250 ms. Measure it with `sl.loadtest` — steps fine enough and long enough — "
-           "or work it out from theory. Put it in `q1_breaking_rate`.",
-    answer="q1_breaking_rate", expected=_round_robin_breaking_rate(3, API_WORK, API_SLO),
-    tolerance=0.05, relative=True, units="requests/s",
-    stub="q1_breaking_rate = ...  # requests per second",
+    title="The HPA by hand",
+    prompt="A Deployment runs **6 ready pods**. Their average CPU use is **85 %** of what they "
+           "request, and the HPA's target is **60 %**. **How many replicas does the HPA's "
+           "formula propose?** (Stabilization and rate limits aside.) Put it in "
+           "`q1_replicas`.",
+    answer="q1_replicas", expected=9, tolerance=0, units="pods",
+    stub="q1_replicas = ...  # a whole number of pods",
     mistakes=[
-        (150, ("That is the capacity, 3 × 50 requests/s: where the achieved throughput stops "
-               "following the offered load. The latency SLO breaks well before that.")),
-        (142.5, ("That is 95 % of the capacity. The throughput criterion trips near there; the "
-                 "p95 has crossed 250 ms long before.")),
-        (135, ("That is the first step of a 10 % stair that broke. The breaking point lies "
-               "between the last step that held and this one: refine with finer steps.")),
-        (3 * _round_robin_breaking_rate(1, API_WORK, API_SLO),
-         ("That is three times one instance's breaking point. Behind round robin each "
-          "instance receives every third request, a steadier stream than random arrivals, "
-          "so three instances can run busier than one before the p95 breaks.")),
+        (8.5, ("That is the formula before rounding. Half a pod cannot run: which way does "
+              "the HPA round, and why that way?")),
+        (8, ("You rounded down. With 8 pods the same work would still be above the 60 % "
+            "target; the HPA rounds up.")),
+        (5, ("The ratio is upside down: it is current utilization ÷ target, and the pods are "
+            "busier than the target, so the count must grow.")),
+        (4, "The ratio is upside down: it is current utilization ÷ target."),
+        (6, ("The pods are 85 % busy against a 60 % target: that is far outside the 10 % "
+            "tolerance, so the HPA does act.")),
     ],
     hints=[
-        ("Run the lesson's stair test on 3 instances, `scenarios.step_test(3)`: "
-         "`breaking_slo` is the first step whose p95 broke the SLO. The breaking point lies "
-         "between it and the step before."),
-        ("Refine between those two steps: `sl.loadtest.steps(rates, 300)` with rates 2.5 "
-         "requests/s apart, run against `sl.loadtest.Simulated(instances=3, "
-         "service_time=0.02)` with `criterion=sl.loadtest.LatencyAbove(0.25)`."),
-        ("Or theory: `sl.theory.round_robin(rate, 0.02, 3).response_percentile(0.95)` is the "
-         "p95 at `rate`; find the rate where it equals 0.25 s (try values, or bisect)."),
+        "The HPA spreads the same work over more pods until each is at the target.",
+        "desired = ceil(ready pods × current utilization ÷ target utilization).",
+        "6 × 85 / 60 = 8.5; now round the way that keeps every pod at or below the target.",
     ],
-    solution="import scalelab as sl\n"
-             "lo, hi = 0.0, 150.0  # the p95 grows with the rate: bisect on theory's p95\n"
-             "for _ in range(60):\n"
-             "    mid = (lo + hi) / 2\n"
-             "    p95 = sl.theory.round_robin(mid, 0.02, 3).response_percentile(0.95)\n"
-             "    lo, hi = (mid, hi) if p95 <= 0.25 else (lo, mid)\n"
-             "q1_breaking_rate = lo  # a stair test with 2.5/s steps finds 122.5–127.5",
-    explanation="About 125 requests/s: 84 % of the 150 requests/s the three instances can "
-                "serve. Theory (three E₃/M/1 queues, one per instance) gives 125.3; a stair "
-                "test with steps of 2.5 requests/s, five minutes each, breaks at 125 or "
-                "127.5 depending on the seed. One instance breaks at 76 % of its capacity, "
-                "two at 82 %: the more instances share the traffic, the busier each may run.",
+    solution="import math\nq1_replicas = math.ceil(6 * 85 / 60)  # ceil(8.5)",
+    explanation="ceil(6 × 85 / 60) = ceil(8.5) = 9: nine pods share work that six did at "
+                "85 %, so each is at about 57 %, just under the 60 % target. Rounding up "
+                "is what keeps the pods at or below the target.",
 )
-
-# -- q2: Little's law for a closed loop ------------------------------------------------------------
 
 q2 = Number(
-    title="How many users?",
-    prompt="A closed-loop tool (Locust, or k6's `constant-vus`) runs virtual users that each "
-           "send a request, wait for the answer, then **think for 4 s** before the next one. "
-           "The service answers in **0.5 s**. **How many users do you need to offer 100 "
-           "requests/s?** Put it in `q2_users`.",
-    answer="q2_users", expected=450, tolerance=0.01, relative=True, units="users",
-    stub="q2_users = ...  # a number of virtual users",
+    title="Predict the lag",
+    prompt="A cluster of 2 instances runs the course text's rule "
+           "`Threshold(scale_out_above=0.7, duration=180, cooldown=300)`, checked every "
+           "**15 s**; a new instance needs **90 s** to boot. At **t = 600 s** (exactly on a "
+           "control step) traffic triples, and from then on every 15-second reading is above "
+           "70 %. **At what time, in seconds, does the first new instance take its first "
+           "request?** Put it in `q2_first_request_at`.",
+    answer="q2_first_request_at", expected=870, tolerance=30, units="s",
+    stub="q2_first_request_at = ...  # seconds since the start",
     mistakes=[
-        (400, ("That counts the think time only. Each user also spends the response time "
-               "waiting for its answer, and sends nothing meanwhile.")),
-        (50, ("That counts the response time only: between two requests a user also thinks "
-              "for 4 s.")),
-        (25, "That is 100 ÷ 4: users = rate × (response time + think time), a product."),
-        (100 / 4.5, ("That is 100 ÷ 4.5: users = rate × (response time + think time), a "
-                     "product.")),
+        (780, ("That is when the rule fires and launches the instance. It still has to boot "
+              "before it can take a request.")),
+        (690, ("That counts the warm-up but not the window: the rule acts only after the "
+              "utilization has been above 70 % for the whole `duration`.")),
+        (1170, ("The cooldown only delays the *next* action; the first one is not held back "
+               "by it.")),
+        (270, "That is how long it takes; the question asks at what time it happens."),
     ],
     hints=[
-        "Follow one user: how long is one round trip, from one send to the next?",
-        ("One user sends one request every 0.5 + 4 = 4.5 s. How many such users make 100 "
-         "requests per second?"),
-        "Little's law: users = rate × (response time + think time).",
+        "Two things stand between the spike and the new instance taking traffic.",
+        ("The rule needs `duration` seconds of readings above 70 %; then the instance boots "
+        "for `boot_time` seconds."),
+        "600 s + the window + the warm-up.",
     ],
-    solution="q2_users = 100 * (0.5 + 4)  # Little's law: N = X × (R + Z)",
-    explanation="N = X × (R + Z) = 100 × 4.5 = 450 users. The catch: if the service slows "
-                "down to 1.5 s, the same 450 users offer only 450 / 5.5 ≈ 82 requests/s. A "
-                "closed loop eases off exactly when the server struggles, so it never "
-                "measures the load it was meant to offer.",
+    solution="q2_first_request_at = 600 + 180 + 90  # the spike + the window + the warm-up",
+    explanation="600 + 180 + 90 = 870 s: the rule fires at 780 s, after 180 s of breaching "
+                "readings, and the instance answers its first request once it has booted. "
+                "For 4½ minutes the two old instances carried three times their traffic. "
+                "In the simulator the 15-second readings are noisy, so the rule can fire an "
+                "interval earlier or later (the check allows ±30 s).",
 )
 
-# -- q3: what a closed loop hides ----------------------------------------------------------------
-
 q3 = Choice(
-    title="What the closed loop missed",
-    prompt="A closed-loop test with 20 users at a steady **200 requests/s** reports a p99 of "
-           "**35 ms**. During the test the server froze for **2 s every minute** (a garbage "
-           "collector). **What does an open-loop test at the same 200 requests/s report, and "
-           "why?** Put the letter in `q3_choice`.",
+    title="Scale-in and sessions",
+    prompt="The service keeps each logged-in user's session **in the memory of the instance** "
+           "that served their login; a sticky balancer keeps users on that instance. At night "
+           "the autoscaler removes one instance (it drains: it finishes the requests it holds, "
+           "then stops). **What happens to the users whose sessions were on it?** Put the "
+           "letter in `q3_choice`.",
     answer="q3_choice",
     options={
-        "a": "About the same p99: both tests hit the same pauses.",
-        "b": "A p99 of a second or more: requests keep arriving on schedule during each "
-             "pause and all of them wait, while the closed loop's users simply stopped "
-             "sending.",
-        "c": "A lower p99: the open loop spreads its requests more evenly.",
-        "d": "Errors instead of latency: requests sent during a pause are lost.",
+        "a": "Nothing: their sessions move to the remaining instances with them.",
+        "b": "Their next request lands on another instance that has no session for them: "
+             "they must log in again.",
+        "c": "Their next request fails with an error until the instance comes back.",
+        "d": "The autoscaler waits until they log out before removing the instance.",
     },
     correct="b",
     feedback={
-        "a": "The pauses are the same, but who gets caught in them is not. Count how many "
-             "requests each test sends during one 2-second pause.",
-        "c": "Random or even, 200 requests/s still arrive while the server is frozen. Where do "
-             "those requests wait, and for how long?",
-        "d": "Nothing is dropped here: a paused server keeps its connections and answers "
-             "when it resumes. The open loop's requests are late, not lost.",
+        "a": "Nothing copies process memory from one instance to another: the sessions exist "
+             "only on the instance that was removed.",
+        "c": "Draining finishes the requests in flight, and the balancer sends new ones to "
+             "the instances that remain: the requests are answered. Look at what those "
+             "instances know about the user.",
+        "d": "Autoscalers remove instances by count, not by who is logged in; no built-in "
+             "here (or in AWS or Kubernetes) waits for sessions to end.",
     },
     hints=[
-        "In a closed loop, what does a user do while its request is stuck?",
-        ("In 2 s at 200 requests/s, 400 requests are due. The closed loop sends at most 20 "
-         "of them (one per user); the open loop sends all 400. Which share of a minute's "
-         "12 000 requests is that?"),
+        ("Where does the session live, and what happens to that memory when the process "
+        "stops?"),
+        ("The balancer still answers: it picks one of the remaining instances. Does that "
+        "instance know the user?"),
     ],
     solution='q3_choice = "b"',
-    explanation="An open loop sends on schedule, so 400 requests arrive during each pause and "
-                "wait up to 2 s: over 3 % of all requests, which puts the p99 above a second. "
-                "The closed loop's 20 users each had one request stuck and then sent nothing: "
-                "20 slow samples in 12 000, under 1 %, and the p99 looks healthy. That is "
-                "coordinated omission: the tool coordinated with the server and left out the "
-                "requests that would have suffered.",
+    explanation="The session lived only in the removed instance's memory, so the user's next "
+                "request finds none and they are logged out. That is why autoscaling needs "
+                "stateless instances: keep sessions in a shared store (lesson 04), and any "
+                "instance can be removed at any time without anyone noticing.",
 )
 
-# -- q4: design a test that reveals a too-long warm-up ------------------------------------------
-
-SLO_SECONDS = 10.0
-SHORT_BOOT, LONG_BOOT = 60.0, 300.0
-MAX_TEST_SECONDS = 3600.0
-MAX_INSTANCES = 12
+# -- q4: the HPA formula, in code ------------------------------------------------------------------
 
 
-def cluster(boot_time: float) -> Simulated:
-    """The photo service the check rehearses: 1 s per request, 2–12 instances, the HPA at a
-    50 % target every 15 s, new instances ready ``boot_time`` s after launch."""
-    return Simulated(instances=2, service_time=1.0, autoscaler=HPA(target_utilization=0.5),
-                     min_instances=2, max_instances=MAX_INSTANCES, control_interval=15.0,
-                     boot_time=boot_time)
+def _hpa_answers(ready: int, utilization_percent: int, target_percent: int) -> set[int]:
+    """What Kubernetes computes (float64, as in Go) and the exact rational result; they differ
+    only on float dust, and either is accepted."""
+    ratio = utilization_percent / target_percent
+    go = ready if abs(1.0 - ratio) <= 0.1 else math.ceil(ratio * ready)
+    exact_ratio = Fraction(utilization_percent, target_percent)
+    exact = ready if abs(1 - exact_ratio) <= Fraction(1, 10) else \
+        math.ceil(exact_ratio * ready)
+    return {go, exact}
 
 
-def _shape_of(fn, runner) -> Shape:
-    shape = runner.call("warmup_test()", fn)
-    if not isinstance(shape, Shape):
-        forgot = " (did you forget `return`?)" if shape is None else ""
-        raise Fail(f"`warmup_test()` returned {_short(shape)}{forgot}, not a load shape: build "
-                   "one with `sl.loadtest.ramp(…)`, `steps(…)`, `stages(…)`, `spike(…)` or "
-                   "`soak(…)`.")
-    if shape.duration > MAX_TEST_SECONDS:
-        raise Fail(f"Your test runs for {shape.duration / 60:.0f} minutes; a rehearsal must fit "
-                   f"in {MAX_TEST_SECONDS / 60:.0f}.")
-    return shape
+def _returned_count(value, call: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, np.integer, float, np.floating)):
+        raise Fail(f"`{call}` returned {value!r}, not a number of pods"
+                   f"{' (did you forget `return`?)' if value is None else ''}.")
+    if not (math.isfinite(value) and value == int(value)):
+        raise Fail(f"`{call}` returned {value!r}: half a pod cannot run — round it.")
+    return int(value)
 
 
-def _peak(shape: Shape) -> float:
-    return max(max(s.start_rate, s.end_rate) for s in shape.stages)
+def _describe_count(count: int, ready: int, utilization: int, target: int) -> str:
+    if count <= 0:
+        return "A Deployment cannot run on zero pods here."
+    spread = ready * utilization / count
+    if abs(utilization / target - 1) <= 0.1 and count != ready:
+        return (f"{utilization} % is within 10 % of the {target} % target, where the HPA "
+                "leaves the count alone.")
+    if spread > target:
+        return (f"With {count} pods the same work is {spread:.1f} % each — still above the "
+                f"{target} % target.")
+    return (f"With {count} pods the same work is {spread:.1f} % each; the formula rounds up "
+            "to the *smallest* count that reaches the target, and this is more than that.")
 
 
-def _describe(shape: Shape) -> str:
-    return f"{shape.name}, {shape.duration / 60:.3g} min, peak {_peak(shape):g} requests/s"
+def _matches_the_formula(cases):
+    def run(fn, runner):
+        for ready, utilization, target in cases:
+            call = f"hpa_replicas({ready}, {utilization}, {target})"
+            count = _returned_count(runner.call(call, fn, ready, utilization, target), call)
+            if count not in _hpa_answers(ready, utilization, target):
+                raise Fail(f"`{call}` returned {count}. "
+                           + _describe_count(count, ready, utilization, target))
+    return run
 
 
-def _worst(report) -> float:
-    values = [row["p95"] for row in report.rows if not math.isnan(row["p95"])]
-    return max(values) if values else math.nan
+def _random_cases(seed: int, count: int) -> list[tuple[int, int, int]]:
+    rng = np.random.default_rng(seed)
+    return [(int(rng.integers(1, 40)), int(rng.integers(0, 101)),
+             int(rng.choice([40, 50, 60, 70, 80]))) for _ in range(count)]
 
 
-def _returns_a_shape(fn, runner):
-    _shape_of(fn, runner)
-
-
-def _tells_apart(seed: int, short: float = SHORT_BOOT, long: float = LONG_BOOT):
-    label = f"seed {seed}"
-
-    def check(fn, runner):
-        shape = _shape_of(fn, runner)
-        criterion = LatencyAbove(SLO_SECONDS)
-        fast = run(shape, cluster(short), criterion=criterion, seed=seed)
-        slow = run(shape, cluster(long), criterion=criterion, seed=seed)
-        if fast.breaking_point is not None:
-            row = fast.rows[fast.broken_stage]
-            if _peak(shape) > 0.8 * MAX_INSTANCES:
-                why = (f"its peak, {_peak(shape):g} requests/s, is more than the "
-                       f"{MAX_INSTANCES} instances the cluster may use can serve within the SLO")
-            else:
-                why = "the load rises faster than even instances that boot in a minute can follow"
-            raise Fail(f"On {label}, against the cluster whose instances boot in {short:g} s, "
-                       f"your test ({_describe(shape)}) found a breaking point at "
-                       f"{row['offered']:.3g} requests/s offered (that stage's p95: "
-                       f"{row['p95']:.3g} s, over the {SLO_SECONDS:g} s SLO). A healthy "
-                       f"cluster must pass it, but {why}.")
-        if slow.breaking_point is None:
-            raise Fail(f"On {label}, against the cluster whose instances boot in {long:g} s, "
-                       f"your test ({_describe(shape)}) found no breaking point (worst stage "
-                       f"p95: {_worst(slow):.3g} s): the load grew slowly enough, or stayed low "
-                       "enough, that even slow instances arrived in time. A test that cannot "
-                       "tell these two clusters apart lets the slow warm-up reach launch day.")
-    return Check(f"{label}: passes with a {short:g} s warm-up, breaks with a {long:g} s one",
-                 check)
-
-
-class _ShapeDesign(Function):
-    """A function that returns a load shape; checked by running the shape."""
-
-    kind = "test design"
-
-
-q4 = _ShapeDesign(
-    title="A test that catches a slow warm-up",
-    prompt="New instances that take too long to boot are a classic launch-day failure, and a "
-           "load test can catch it — if it is designed to. **Write `warmup_test()`, returning "
-           "a load shape** (`sl.loadtest.ramp`, `steps`, `stages`, `spike` or `soak`) of at "
-           "most 60 minutes. The check runs it, open loop, against two clusters of the photo "
-           "service (1 s of work per request; 2 to 12 instances; the HPA at a 50 % target, "
-           "every 15 s) that differ only in how long a new instance takes to boot: **60 s** "
-           "and **300 s**. Every stage is judged by the SLO, p95 within 10 s "
-           "(`sl.loadtest.LatencyAbove(10)`). Your test must **pass the 60-second cluster and "
-           "find a breaking point in the 300-second one**, on two seeds; grading adds more. "
-           "Try a shape on both with `scenarios.rehearsal(boot_time=…, shape=…, seed=…)` "
-           "(the same clusters).",
-    answer="warmup_test",
-    stub='''def warmup_test():
-    """A load shape whose report tells a 60 s warm-up from a 300 s one."""
+q4 = Function(
+    title="The HPA formula",
+    prompt="Write `hpa_replicas(ready, utilization_percent, target_percent)`: the replica "
+           "count Kubernetes' HPA proposes for `ready` pods whose average CPU use is "
+           "`utilization_percent` (a whole percent of their request) against a "
+           "`target_percent` target. Keep the count when utilization ÷ target is within "
+           "**0.1** of 1 (the tolerance); otherwise spread the work so that each pod is at "
+           "the target or just below it. The check calls it on the documented cases and on "
+           "seeded random ones.",
+    answer="hpa_replicas",
+    stub='''def hpa_replicas(ready, utilization_percent, target_percent):
+    """Pods the HPA proposes: ready pods at utilization_percent, target target_percent."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
-    solution='''def warmup_test():
-    """A load shape whose report tells a 60 s warm-up from a 300 s one."""
-    import scalelab as sl
-    # demand doubles in a few minutes: faster than a 300 s boot, slower than a 60 s one
-    return sl.loadtest.ramp(1, 8, duration=900, windows=10)''',
+    solution='''def hpa_replicas(ready, utilization_percent, target_percent):
+    """Pods the HPA proposes: ready pods at utilization_percent, target target_percent."""
+    import math
+    ratio = utilization_percent / target_percent
+    if abs(1.0 - ratio) <= 0.1:          # within the tolerance: leave it alone
+        return ready
+    return math.ceil(ratio * ready)''',
     checks=[
-        Check("returns a load shape of at most 60 minutes", _returns_a_shape),
-        _tells_apart(seed=1),
-        _tells_apart(seed=2),
+        Check("the worked cases: 4 pods at 90 % → ?, 10 pods at 54 % and at 56 % (target "
+              "50 %)", _matches_the_formula([(4, 90, 50), (10, 54, 50), (10, 56, 50)])),
+        Check("scales down when the pods are idle, and never below 1 for a busy pod",
+              _matches_the_formula([(10, 20, 50), (8, 5, 60), (1, 100, 50), (3, 60, 60)])),
+        Check("40 seeded random cases (seed 4)", _matches_the_formula(_random_cases(4, 40))),
     ],
     instructor_checks=[
-        _tells_apart(seed=3),
-        _tells_apart(seed=4),
-        _tells_apart(seed=5, short=45.0, long=240.0),
+        Check("200 seeded random cases (seed 404)",
+              _matches_the_formula(_random_cases(404, 200))),
     ],
-    time_limit=60.0,
     hints=[
-        ("The lesson's 30-minute ramp catches a 10-minute warm-up but not, on every seed, a "
-         "5-minute one. Try it: `scenarios.rehearsal(boot_time=300, seed=1)`."),
-        ("At a 50 % target the autoscaler keeps twice the capacity it uses. The cluster "
-         "breaks when demand more than doubles while new instances boot: make the load grow "
-         "that fast within 300 s, but not within 60 s."),
-        ("A ramp from 1 to 8 requests/s over about a quarter of an hour does it; check both "
-         "clusters on a few seeds before you submit."),
+        "Work out the ratio utilization ÷ target first: above 1 the pods are too busy.",
+        "If |1 − ratio| ≤ 0.1, return `ready` unchanged.",
+        "Otherwise `math.ceil(ratio * ready)`: the same work spread at the target, rounded up.",
     ],
-    explanation="`sl.loadtest.ramp(1, 8, duration=900, windows=10)`: demand doubles in a few "
-                "minutes. Instances that boot in a minute arrive while the cluster still has "
-                "headroom; instances that boot in five arrive after it has run out, and the "
-                "queue they find keeps the p95 far above 10 s for several stages. A gentler "
-                "ramp lets the slow cluster keep up; a steeper one, or a sudden jump well "
-                "past double, breaks the healthy cluster too. Other shapes work, e.g. "
-                "`sl.loadtest.stages([(300, 1), (600, 8)])`.",
+    explanation="desired = ceil(ready × utilization ÷ target), unless the ratio is within "
+                "the tolerance of 1. Rounding up keeps every pod at or below the target; the "
+                "tolerance stops the HPA from chasing noise. The real controller then "
+                "smooths this proposal: the highest of the last 5 minutes for scaling down, "
+                "and at most 4 pods or 100 % more per 15 s for scaling up.",
+    points=3,
+)
+
+# -- q5: tune a policy for an SLO at the lowest cost -----------------------------------------------
+
+SLO_SECONDS = 10.0
+SLO_MISSES_ALLOWED = 0.01     # at most 1 % of requests slower than 10 s (or failed)
+BUDGET_INSTANCE_HOURS = 96.0  # cheaper than running 4 instances all day
+GIVEN_DAY = {"seed": 11, "amplitude": 0.7}
+
+
+def _day(seed: int, amplitude: float):
+    return workloads.diurnal(mean_rate=2.0, amplitude=amplitude, seed=seed)
+
+
+def _conformance(make, runner):
+    from ..testing import check_autoscaler
+
+    policy = make(runner)
+    report = runner.call("check_autoscaler(my_autoscaler)", check_autoscaler, policy)
+    if not report.passed:
+        first = report.failed[0]
+        raise Fail(f"`check_autoscaler` found a problem first — {first.name}: {first.message}")
+
+
+def _meets_the_slo_on(seed: int, amplitude: float, label: str):
+    def run(make, runner):
+        policy = make(runner)
+        day = _day(seed, amplitude)
+        result = runner.call(
+            f"sl.simulate(day, autoscaler=my_autoscaler, …) on {label}", simulate, day,
+            instances=2, service_time=1.0, autoscaler=policy, min_instances=1,
+            max_instances=10, boot_time=60.0, seed=seed)
+        records = result.requests
+        slow = float(np.mean((records["status"] != 0)
+                             | (records["end"] - records["arrival"] > SLO_SECONDS)))
+        cost = result.instance_seconds / 3600
+        too_slow = slow > SLO_MISSES_ALLOWED
+        too_dear = cost >= BUDGET_INSTANCE_HOURS
+        if too_slow or too_dear:
+            verdicts = []
+            if too_slow:
+                verdicts.append(f"at most {SLO_MISSES_ALLOWED:.0%} may miss the SLO")
+            if too_dear:
+                verdicts.append(f"the budget is under {BUDGET_INSTANCE_HOURS:g} instance-hours")
+            launches = sum(1 for event in result.events if event[2] == "launch")
+            raise Fail(f"On {label} your policy cost {cost:.1f} instance-hours and {slow:.2%} "
+                       f"of requests took longer than {SLO_SECONDS:g} s ({launches} scale-outs "
+                       f"over the day): {' and '.join(verdicts)}.")
+    return Check(f"on {label}: at most {SLO_MISSES_ALLOWED:.0%} of requests slower than "
+                 f"{SLO_SECONDS:g} s, under {BUDGET_INSTANCE_HOURS:g} instance-hours", run)
+
+
+class _AutoscalerPolicy(PolicyClass):
+    def _method(self) -> str:
+        return "desired"
+
+
+q5 = _AutoscalerPolicy(
+    title="Meet the SLO, spend less",
+    prompt="A day of traffic: `sl.workloads.diurnal(mean_rate=2.0, amplitude=0.7, seed=11)` "
+           "(quiet at midnight, busiest at noon), each request needs 1 s of work "
+           "(`service_time=1.0`), instances boot in 60 s, the cluster starts with 2 and may "
+           "use 1 to 10. **Make `my_autoscaler` an autoscaler** — a built-in with your "
+           "settings, or your own class — such that at most **1 %** of the day's requests "
+           "take longer than **10 s**, for **under 96 instance-hours** (4 instances all day "
+           "cost 96 and miss the SLO). The course text's rule with its defaults misses the "
+           "SLO. The check runs the conformance suite, then your policy on this day and on "
+           "another day it has not seen (seed 12); grading adds more days.",
+    answer="my_autoscaler", base=Autoscaler,
+    stub="my_autoscaler = ...  # e.g. sl.autoscalers.Threshold(...) with your settings",
+    solution="import scalelab as sl\n"
+             "my_autoscaler = sl.autoscalers.Threshold(scale_out_above=0.7, scale_in_below=0.4,"
+             "\n                                         duration=60, cooldown=60)",
+    checks=[
+        Check("passes check_autoscaler", _conformance),
+        _meets_the_slo_on(**GIVEN_DAY, label="the given day (seed 11)"),
+        _meets_the_slo_on(seed=12, amplitude=0.7, label="another day (seed 12)"),
+    ],
+    instructor_checks=[
+        _meets_the_slo_on(seed=13, amplitude=0.8, label="a busier day (seed 13, ±80 %)"),
+        _meets_the_slo_on(seed=14, amplitude=0.6, label="a flatter day (seed 14, ±60 %)"),
+    ],
+    time_limit=90.0,
+    hints=[
+        ("Run `scenarios.autoscaling_series(result)` on your own runs: `instance_hours` and "
+        "`slow` are the two numbers the check reads."),
+        ("The default rule is too slow to react: look at the window (`duration`) and the "
+        "cooldown. A wider gap between the thresholds avoids flapping."),
+        ("A one-minute window and cooldown react in time; scaling in a little earlier "
+        "(`scale_in_below=0.4`) saves instance-hours at night."),
+    ],
+    explanation="`Threshold(scale_out_above=0.7, scale_in_below=0.4, duration=60, "
+                "cooldown=60)` reacts within about two minutes and gives instances back "
+                "when utilization falls below 40 %: about 90 instance-hours with well under "
+                "1 % of requests too slow, on each day. Other answers work too, e.g. "
+                "`HPA(target_utilization=0.85)`. A fixed cluster cannot do it: 4 instances "
+                "miss the SLO at noon, 5 cost 120 instance-hours.",
     points=4,
 )
 
-register(globals(), lesson="lesson05", notebook="05-load-testing.ipynb", title="Load testing")
+register(globals(), lesson="lesson05", notebook="05-autoscaling.ipynb", title="Autoscaling")

@@ -13,7 +13,7 @@ from ..balancers import Request, prepare
 from ..failures import Crash, Failure, Hang
 from ..sim import Instance
 from ..workloads import Workload, constant
-from .proxy import _checked
+from .proxy import Proxy, _checked
 
 MAX_INSTANCES = 32  # processes on one laptop or a 2-core Binder
 # requests one instance process serves at once: each is a thread, and more slots than the load
@@ -117,13 +117,20 @@ def policy_fits(balancer, proxy) -> None:
     policy that does not fit it (``WeightedRoundRobin(weights=[1])`` on three instances)
     raises here with its own message instead of answering every request 500. The copy keeps
     the policy's own state untouched; a policy that cannot be copied is checked by its first
-    request instead."""
+    request instead. HAProxy and NGINX never call ``pick``: nothing to try there."""
+    if not isinstance(proxy, Proxy):
+        return
     try:
         trial = copy.deepcopy(balancer)
     except Exception:  # noqa: BLE001 - a learner's object may hold anything
         return
     prepare(trial, np.random.default_rng(0))
     _checked(trial.pick(proxy.view, Request(-1, 0.0)), len(proxy.view), balancer)
+
+
+def balancer_errors(proxy) -> int:
+    """How many requests the balancer's exceptions have answered 500 so far (python proxy)."""
+    return getattr(proxy, "balancer_errors", 0)
 
 
 def pick_failure(proxy, count: int, requests: int) -> Exception | None:

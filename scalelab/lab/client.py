@@ -35,17 +35,20 @@ class Response:
 
 
 class Session:
-    """Requests to ``url`` over one keep-alive connection, sending back the ``sid`` cookie."""
+    """Requests to ``url`` over one keep-alive connection, sending back every cookie it was
+    given (the instance's ``sid``, and a sticky balancer's own cookie such as HAProxy's)."""
 
     def __init__(self, url: str, timeout: float = TIMEOUT_S):
         parts = urlsplit(url)
         self.url = url
         self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
         self.sid: str | None = None
+        self.cookies: dict[str, str] = {}
         self.user: int | None = None  # sent as X-User once logged in: what sticky balancers key on
 
     def request(self, method: str, path: str) -> Response:
-        headers = {"Cookie": f"sid={self.sid}"} if self.sid else {}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} \
+            if self.cookies else {}
         if self.user is not None:
             headers["X-User"] = str(self.user)
         if method == "POST":
@@ -60,11 +63,12 @@ class Session:
                 self._conn.close()
                 if attempt == 2:
                     raise
-        for part in (reply.getheader("Set-Cookie") or "").split(";"):
-            name, _, value = part.strip().partition("=")
+        for cookie in reply.headers.get_all("Set-Cookie") or ():
+            name, _, value = cookie.split(";", 1)[0].strip().partition("=")
+            self.cookies[name] = value
             if name == "sid":
                 self.sid = value
-        return _response(reply.status, dict(reply.getheaders()), data)
+        return _response(reply.status, reply.headers, data)
 
     def get(self, path: str) -> Response:
         return self.request("GET", path)
@@ -96,10 +100,11 @@ class Session:
         return f"Session({self.url!r}, sid={self.sid!r})"
 
 
-def _response(status: int, headers: dict, data: bytes) -> Response:
+def _response(status: int, headers, data: bytes) -> Response:
+    """``headers``: the reply's headers, names in any case (HAProxy sends them in lower case)."""
     try:
         body = json.loads(data)
     except ValueError:
         body = data.decode(errors="replace")
     return Response(status, int(headers.get("X-Instance", -1)), body,
-                    int(headers.get("X-Retries", 0)), headers)
+                    int(headers.get("X-Retries", 0)), dict(headers.items()))

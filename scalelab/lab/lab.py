@@ -33,7 +33,7 @@ from ..balancers import RoundRobin, prepare
 from ..failures import HealthCheck
 from ..result import Result
 from ..sim import Instance
-from . import _checks, redis_server
+from . import _checks, external, redis_server
 from .client import Response, Session
 from .fleet import Fleet
 from .instance import iterations_per_ms
@@ -88,11 +88,15 @@ class Lab:
       instance down at once.
     - ``retries``: attempts on another instance after a failure (refused connection: any
       request; reset or timeout: idempotent ones only); ``timeout``: seconds per attempt.
+    - ``proxy``: ``"python"`` (the lab's own proxy, which calls your ``pick()``),
+      ``"haproxy"`` or ``"nginx"``: the real program, configured from the same balancer,
+      health check, retries and timeout (``lab.proxy_config``; see ``sl.lab.config``).
     """
 
     def __init__(self, instances=3, balancer=None, store: str = "sqlite", *,
                  health_check: HealthCheck | None = DEFAULT_HEALTH_CHECK, retries: int = 1,
-                 timeout: float = 2.0, passive_ejection: bool = True, seed: int = 0):
+                 timeout: float = 2.0, passive_ejection: bool = True, seed: int = 0,
+                 proxy: str = "python"):
         if os.name != "posix":
             raise RuntimeError("the real lab needs Linux or macOS (signals, process groups, "
                                "unix sockets); on Windows run the course in WSL or on Binder")
@@ -108,6 +112,7 @@ class Lab:
         self.timeout = _validate.positive("timeout", timeout)
         self.passive_ejection = bool(passive_ejection)
         self.seed = _validate.seed(seed)
+        self.proxy, self.proxy_binary = proxy, external.binary_for(proxy, self.balancer)
         self.redis_server: str | None = redis_server.require() if store == "redis" else None
         self.redis_version: str | None = None
         self.startup_seconds = float("nan")
@@ -154,9 +159,12 @@ class Lab:
         else:
             store_spec = "memory"
         prepare(self.balancer, np.random.default_rng(self.seed))
-        proxy = Proxy(self.balancer, health_check=self.health_check, retries=self.retries,
-                      timeout=self.timeout, passive_ejection=self.passive_ejection,
-                      epoch=self._epoch)
+        settings = {"health_check": self.health_check, "retries": self.retries,
+                    "timeout": self.timeout, "passive_ejection": self.passive_ejection,
+                    "epoch": self._epoch}
+        proxy = Proxy(self.balancer, **settings) if self.proxy_binary is None else \
+            external.ExternalProxy(self.proxy, self.proxy_binary, self.balancer, **settings,
+                                   spawner=spawner, tmpdir=self.tmpdir)
         self._fleet = Fleet(spawner, proxy, store_spec, _CPU_ITERS[0], self._epoch)
         await self._fleet.start(self.specs, self._unlimited)
         _checks.policy_fits(self.balancer, proxy)  # the simulator's message, before any request
@@ -195,13 +203,20 @@ class Lab:
         return sorted(self._fleet.log + self._fleet.proxy.events) if self._fleet else []
 
     @property
+    def proxy_config(self) -> str | None:
+        """The HAProxy or NGINX configuration the lab runs (None for the python proxy)."""
+        return getattr(self._fleet.proxy, "config", None) if self._fleet else None
+
+    @property
     def healthy(self) -> list[bool]:
-        """Which instances the balancer may send requests to now."""
+        """Which instances the balancer may send requests to now (with HAProxy, its own verdict
+        from ``show stat``; NGINX open source does not expose one: all True)."""
         return list(self._fleet.proxy.state.healthy) if self._fleet else []
 
     @property
     def stats(self) -> dict:
-        """The proxy's counters: requests, retries, failed, timeouts, no_instance, ejections."""
+        """The proxy's counters: requests, retries, failed, timeouts, no_instance, ejections
+        (HAProxy: requests, retries, redispatches, failed, ejections; NGINX: none)."""
         return dict(self._fleet.proxy.stats) if self._fleet else {}
 
     @property
@@ -323,7 +338,7 @@ class Lab:
             users = _checks.closed_users(users)
             think = _validate.number("think", think, minimum=0)
         t0 = asyncio.get_running_loop().time() + 0.05
-        raised_before = self._fleet.proxy.balancer_errors
+        raised_before = _checks.balancer_errors(self._fleet.proxy)
         actions = asyncio.ensure_future(self._play(plan, t0)) if plan else None
         try:
             if mode == "open":
@@ -342,7 +357,7 @@ class Lab:
                            unlimited=self._unlimited, late=gen.late,
                            balancer=repr(self.balancer), seed=self.seed, events=events,
                            lifetimes=np.array(self._fleet.lifetimes(t0)))
-        raised = self._fleet.proxy.balancer_errors - raised_before
+        raised = _checks.balancer_errors(self._fleet.proxy) - raised_before
         return result, problem, _checks.pick_failure(self._fleet.proxy, raised, len(records))
 
     async def _play(self, plan, t0: float) -> None:
@@ -361,7 +376,7 @@ class Lab:
         states = ", ".join(row["state"] for row in self.status())
         count = len(self._fleet.members) if self._fleet else len(self.specs)
         return (f"Lab({count} instances [{states}], {type(self.balancer).__name__}, "
-                f"store={self.store!r}, {self._state}{where})")
+                f"store={self.store!r}{_proxy_note(self.proxy)}, {self._state}{where})")
 
     def _repr_html_(self) -> str:
         rows = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row.values()) + "</tr>"
@@ -369,6 +384,10 @@ class Lab:
         head = "".join(f"<th>{k}</th>" for k in ("instance", "state", "healthy", "inflight",
                                                  "pid", "port"))
         return f"<table><caption>{self!r}</caption><tr>{head}</tr>{rows}</table>"
+
+
+def _proxy_note(proxy: str) -> str:
+    return "" if proxy == "python" else f", proxy={proxy!r}"
 
 
 def _outcome(outcome: tuple[LabResult, Exception | None, Exception | None]) -> LabResult:

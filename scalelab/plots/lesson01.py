@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LAYOUT, MS, SERIES_COLOURS, WONG
+from .style import LAYOUT, MS, SERIES_COLOURS, WONG, log_axis
 
 # -- lesson 01: a bigger machine or more machines ------------------------------------------
 
@@ -30,8 +30,10 @@ def cost_curves(curves: dict) -> go.Figure:
     fig.add_vline(x=curves["ceiling"], line={"color": WONG["black"], "dash": "dot"},
                   annotation_text=f"largest machine: {curves['ceiling']} cores",
                   annotation_position="top left")
-    fig.update_layout(xaxis_title="cores needed", yaxis_title="dollars per hour",
-                      height=380, legend={"x": 0.01, "y": 0.99}, **LAYOUT)
+    fig.update_layout(title="Same price per core, but one machine comes only in doubling sizes "
+                            "and stops at the largest",
+                      xaxis_title="cores needed", yaxis_title="cost (dollars per hour)",
+                      height=400, legend={"x": 0.01, "y": 0.99}, **LAYOUT)
     return fig
 
 
@@ -49,7 +51,8 @@ def speedup(curves: dict) -> go.Figure:
     fig.add_trace(go.Scatter(x=n, y=curves["usl"], mode="lines",
                              line={"color": WONG["vermillion"], "width": 3, "dash": "dash"},
                              name=f"USL, α = {curves['alpha']:g}, β = {curves['beta']:g}"))
-    fig.update_layout(xaxis_title="cores (or machines) N", yaxis_title="speedup over one",
+    fig.update_layout(title="A serial part caps the speedup; coherency costs make it fall",
+                      xaxis_title="cores (or machines) N", yaxis_title="speedup (× one core)",
                       yaxis_range=[0, max(40.0, float(np.max(curves["usl"])) * 1.1)],
                       height=400, legend={"x": 0.01, "y": 0.99}, **LAYOUT)
     return fig
@@ -76,10 +79,15 @@ def pooling(curves: dict, runs: dict | None = None) -> go.Figure:
                                          name="simulated", legendgroup="simulated",
                                          showlegend=(k == 0 and col == 1)),
                               row=1, col=col)
-    for col in (1, 2):
-        fig.update_xaxes(title_text="utilization ρ", range=[0, 1], row=1, col=col)
-        fig.update_yaxes(title_text="latency (ms)", type="log", row=1, col=col)
-    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    for col, key in ((1, "mean"), (2, "p99")):
+        values = np.concatenate([d[key] for d in curves["designs"]]) * MS
+        values = values[np.isfinite(values) & (values > 0)]
+        fig.update_xaxes(title_text="utilization ρ (fraction busy)", range=[0, 1], row=1, col=col)
+        fig.update_yaxes(title_text="latency (ms)", **log_axis(values.min(), values.max()),
+                         row=1, col=col)
+    fig.update_layout(title="One shared queue answers fastest, at every load and in the tail",
+                      height=460, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    fig.update_layout(margin_t=90)  # room for the title above the panels' titles
     return fig
 
 
@@ -108,9 +116,15 @@ def crash_timelines(runs: dict, crash_at: float) -> go.Figure:
         fig.add_vrect(x0=crash_at, x1=end, fillcolor=WONG["black"], opacity=0.07, line_width=0,
                       row=1, col=col)
         fig.update_xaxes(title_text="time (s)", row=1, col=col)
-    fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="latency (ms)", type="log", row=1, col=2)
-    fig.update_layout(height=400, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    p95 = np.concatenate([r["timeline"]["p95"] for r in runs.values()]) * MS
+    p95 = p95[np.isfinite(p95) & (p95 > 0)]
+    fig.update_yaxes(title_text="failed requests per second", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="p95 latency (ms)", **log_axis(p95.min(), p95.max()),
+                     row=1, col=2)
+    fig.update_layout(title="One machine: an outage. Several: a few errors, then slow "
+                            "unless there is a spare",
+                      height=440, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    fig.update_layout(margin_t=90)  # room for the title above the panels' titles
     return fig
 
 
@@ -191,15 +205,17 @@ def size_vs_count(option: dict) -> go.Figure:
     fig.update_yaxes(title_text="dollars per hour", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="traffic (requests/s)",
                      range=size_vs_count_ranges(option)["xaxis2"], row=1, col=2)
-    fig.update_yaxes(title_text="latency (ms)", type="log", range=[np.log10(low), np.log10(high)],
-                     row=1, col=2)
+    fig.update_yaxes(title_text="latency (ms)", **log_axis(low, high), row=1, col=2)
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
     fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=2, col=1)
     inside = {"yanchor": "top", "y": 0.99, "xanchor": "left",
               "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}}
-    fig.update_layout(height=720, legend={"x": 0.01, **inside}, legend2={"x": 0.57, **inside},
+    fig.update_layout(title="Same capacity: one big machine answers faster, several survive a "
+                            "crash",
+                      height=760, legend={"x": 0.01, **inside}, legend2={"x": 0.57, **inside},
                       legend3={"orientation": "h", "x": 0.0, "y": -0.12, "yanchor": "top"},
                       **LAYOUT)
+    fig.update_layout(margin_t=90)  # room for the title above the panels' titles
     return fig
 
 

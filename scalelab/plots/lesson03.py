@@ -1,181 +1,50 @@
-"""Lesson 03's part of ``plots``."""
+"""Lesson 03's figures: instances that fail, and what clients see meanwhile."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .style import LAYOUT, MS, SERIES_COLOURS, WONG
+from .lesson02 import _POLICY_COLOURS, _lb_held
+from .style import LAYOUT, SERIES_COLOURS, WONG
 
-# -- lesson 03: statelessness ---------------------------------------------------------------------
-
-_STORY_OUTCOMES = (  # outcome → how its markers look (shape and colour: never colour alone)
-    ("logs in", {"symbol": "diamond", "color": WONG["black"], "size": 13}),
-    ("session found", {"symbol": "circle", "color": WONG["green"], "size": 14}),
-    ("no session: logs in again", {"symbol": "x", "color": WONG["vermillion"], "size": 15}),
-    ("failed", {"symbol": "square-open", "color": WONG["purple"], "size": 13}),
-)
-_USER_COLOURS = [WONG[k] for k in ("blue", "orange", "purple", "sky", "yellow")]
-
-__all__ = [
-    "disposable", "lost_share_curve", "session_story", "stateless_explorer",
-    "stateless_explorer_traces", "sticky_cost",
-]
+__all__ = ["outages"]
 
 
-def session_story(rows: list[dict]) -> go.Figure:
-    """Each request of a small run (rows of ``scenarios.session_story``) as a marker: time
-    across, the instance that answered down; one line per user joins their requests, and the
-    marker says whether that instance knew them."""
+def _run_colour(name: str, k: int) -> str:
+    """A policy's colour when ``name`` starts with a policy's name ("round robin, 1 retry")."""
+    for policy in sorted(_POLICY_COLOURS, key=len, reverse=True):
+        if name.startswith(policy):
+            return _POLICY_COLOURS[policy]
+    return SERIES_COLOURS[k % len(SERIES_COLOURS)]
+
+
+def outages(runs: dict) -> go.Figure:
+    """Failed requests per second over time, one line per named ``scenarios.outage`` (coloured
+    by the policy its name starts with). Shaded: from the first crash until the last run's
+    health check marked the instance down. The time axis spans the crash and what follows."""
     fig = go.Figure()
-    users = list(dict.fromkeys(row["user"] for row in rows))
-    for k, user in enumerate(users):
-        mine = [row for row in rows if row["user"] == user]
-        fig.add_trace(go.Scatter(
-            x=[row["time"] for row in mine], y=[row["instance"] for row in mine],
-            mode="lines", name=user, line={"color": _USER_COLOURS[k % len(_USER_COLOURS)],
-                                           "width": 2, "dash": ("solid", "dash", "dot")[k % 3]}))
-    for outcome, marker in _STORY_OUTCOMES:
-        chosen = [row for row in rows if row["outcome"] == outcome]
-        if not chosen:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[row["time"] for row in chosen], y=[row["instance"] for row in chosen],
-            mode="markers+text", name=outcome, marker=marker, textposition="top center",
-            text=[f"{row['user']} {row['request']}" for row in chosen], cliponaxis=False))
-    instances = sorted({row["instance"] for row in rows})
-    fig.update_yaxes(title_text="answered by instance", categoryorder="array",
-                     categoryarray=instances[::-1], range=[-0.6, len(instances) - 0.3])
-    fig.update_xaxes(title_text="time (s)")
-    fig.update_layout(height=330, legend={"orientation": "h", "y": -0.3}, **LAYOUT)
-    return fig
-
-
-def lost_share_curve(curve: dict) -> go.Figure:
-    """Share of follow-up requests that found no session against the number of instances:
-    simulated (markers) beside (N − 1) / N (from ``scenarios.lost_share_curve``)."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=curve["instances"], y=curve["theory"] * 100, mode="lines",
-                             name="(N − 1) / N", line={"color": WONG["black"], "dash": "dash"}))
-    fig.add_trace(go.Scatter(x=curve["instances"], y=curve["simulated"] * 100, mode="markers",
-                             name="simulated", marker={"color": WONG["vermillion"], "size": 11,
-                                                       "symbol": "x"}))
-    fig.update_layout(xaxis_title="instances N (round robin, sessions in memory)",
-                      yaxis_title="follow-up requests that found no session (%)",
-                      yaxis_range=[0, 100], xaxis_dtick=1, height=360,
-                      legend={"x": 0.7, "y": 0.1}, **LAYOUT)
-    return fig
-
-
-def sticky_cost(cost: dict) -> go.Figure:
-    """How busy each instance was over time (% per bin), one panel per design of
-    ``scenarios.sticky_cost``: lines close together mean an even load."""
-    names = list(cost["designs"])
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05,
-                        subplot_titles=names)
-    x = cost["time"] + cost["bin"] / 2
-    for col, name in enumerate(names, 1):
-        for j, instance in enumerate(cost["names"]):
-            fig.add_trace(go.Scatter(
-                x=x, y=cost["designs"][name]["busy"][j] * 100, mode="lines", name=instance,
-                legendgroup=instance, showlegend=col == 1,
-                line={"color": SERIES_COLOURS[j % len(SERIES_COLOURS)],
-                      "dash": ("solid", "dash", "dot", "dashdot")[j % 4]}), row=1, col=col)
-        fig.update_xaxes(title_text="time (s)", row=1, col=col)
-    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105],
-                     row=1, col=1)
-    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25,
-                                          "title": {"text": "instance "}}, **LAYOUT)
-    return fig
-
-
-def disposable(runs: dict) -> go.Figure:
-    """Lost sessions per bin while instances crash, are replaced, added and removed (from
-    ``scenarios.disposable``): round robin with sessions in memory on top (its own scale), the
-    other designs below; dotted lines mark the events."""
-    names = list(runs["designs"])
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        row_heights=[0.45, 0.55],
-                        subplot_titles=(names[0], " and ".join(names[1:])))
-    width = runs["bin"]
-    for k, name in enumerate(names):
-        fig.add_trace(go.Scatter(x=runs["time"], y=runs["designs"][name]["lost"], name=name,
-                                 mode="lines", line={"shape": "hv", "width": 3,
-                                                     "color": SERIES_COLOURS[k],
-                                                     "dash": ("solid", "solid", "dash")[k % 3]}),
-                      row=1 if k == 0 else 2, col=1)
-    for k, (when, what) in enumerate(runs["events"]):
-        for row in (1, 2):
-            fig.add_vline(x=when, line={"color": WONG["black"], "dash": "dot", "width": 1},
-                          row=row, col=1)
-        fig.add_annotation(x=when, y=1.0, yref="paper", text=what, showarrow=False,
-                           xanchor="left", yanchor="bottom", font={"size": 11},
-                           yshift=30 if k % 2 else 14)
-    fig.update_yaxes(title_text=f"lost per {width:g} s", rangemode="tozero", row=1, col=1)
-    rest = max([float(np.max(runs["designs"][n]["lost"])) for n in names[1:]] + [1.0])
-    fig.update_yaxes(title_text=f"lost per {width:g} s", range=[-0.04 * rest, rest * 1.1],
-                     row=2, col=1)
-    fig.update_xaxes(title_text="time (s)", row=2, col=1)
-    fig.update_layout(height=500, legend={"orientation": "h", "y": -0.18},
-                      template="plotly_white", margin={"l": 60, "r": 20, "t": 100, "b": 50})
-    return fig
-
-
-def stateless_explorer_traces(data: dict) -> list[dict]:
-    """x/y data of every trace of :func:`stateless_explorer`, in trace order (latency in ms);
-    the crash lines are empty when nothing crashes."""
-    time, lost, p95 = data["time"], data["lost"], data["p95"] * MS
-    crashed = data["crash"]
-    at = np.array([data["crash_at"]] * 2) if crashed else np.array([])
-
-    def line(values, log=False):
-        """A vertical line at the crash spanning ``values`` (from 0, or its lowest on a log axis)."""
-        if not crashed:
-            return np.array([])
-        finite = values[np.isfinite(values)]
-        finite = finite[finite > 0]
-        top = float(finite.max()) * 1.05 if len(finite) else 1.0
-        bottom = float(finite.min()) * 0.95 if log and len(finite) else 0.0
-        return np.array([bottom, max(top, 1.0)])
-
-    requests = np.asarray(data["requests"], dtype=float)
-    names = np.array(data["names"])
-    return [
-        {"x": time, "y": lost},
-        {"x": at, "y": line(lost)},
-        {"x": time, "y": p95},
-        {"x": at, "y": line(p95, log=True)},
-        {"x": names, "y": requests},
-        {"x": names, "y": np.full(len(names), requests.mean())},
-    ]
-
-
-def stateless_explorer(data: dict) -> go.Figure:
-    """The statelessness explorer (``scenarios.stateless_explorer``): lost sessions and p95
-    latency per 10 s over time, and the requests each instance served beside the mean."""
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.36, 0.36, 0.28],
-                        horizontal_spacing=0.08,
-                        subplot_titles=("Lost sessions per 10 s", "p95 latency per 10 s",
-                                        "Requests per instance"))
-    crash = {"color": WONG["black"], "dash": "dot", "width": 1.5}
-    styles = [
-        (1, {"name": "lost sessions", "mode": "lines", "fill": "tozeroy",
-             "line": {"color": WONG["vermillion"], "shape": "hv"}}),
-        (1, {"name": "crash", "mode": "lines", "line": crash}),
-        (2, {"name": "p95 latency", "mode": "lines", "line": {"color": WONG["blue"]}}),
-        (2, {"name": "crash", "mode": "lines", "line": crash, "showlegend": False}),
-        (3, {"name": "requests served", "type": "bar", "marker": {"color": WONG["sky"]}}),
-        (3, {"name": "mean", "mode": "lines", "line": {"color": WONG["black"], "dash": "dash"}}),
-    ]
-    for (col, style), data_xy in zip(styles, stateless_explorer_traces(data)):
-        kind = go.Bar if style.pop("type", None) == "bar" else go.Scatter
-        fig.add_trace(kind(x=data_xy["x"], y=data_xy["y"], **style), row=1, col=col)
-    fig.update_xaxes(title_text="time (s)", row=1, col=1)
-    fig.update_xaxes(title_text="time (s)", row=1, col=2)
-    fig.update_xaxes(title_text="instance", row=1, col=3)
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="ms (log scale)", type="log", dtick=1, row=1, col=2)
-    fig.update_yaxes(rangemode="tozero", row=1, col=3)
-    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25}, **LAYOUT)
+    top = max([float(np.max(r["errors_per_s"])) for r in runs.values()] + [1.0])
+    ends = []
+    for k, (name, run) in enumerate(runs.items()):
+        end = run["time"][-1] + (run["time"][1] - run["time"][0] if len(run["time"]) > 1 else 1)
+        ends.append(float(end))
+        x, y = _lb_held(run["time"], run["errors_per_s"], end)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                                 line={"color": _run_colour(name, k), "shape": "hv",
+                                       "dash": ("solid", "dash", "dot", "dashdot")[k % 4],
+                                       "width": 2.5}))
+    windows = [(r["crash"], r["marked_down"]) for r in runs.values()
+               if np.isfinite(r["crash"]) and np.isfinite(r["marked_down"])]
+    if windows:
+        fig.add_vrect(x0=min(w[0] for w in windows), x1=max(w[1] for w in windows),
+                      fillcolor=WONG["vermillion"], opacity=0.12, line_width=0, layer="below",
+                      annotation_text="dead, still in rotation", annotation_position="top left")
+    crash = min((r["crash"] for r in runs.values() if np.isfinite(r["crash"])), default=0.0)
+    detection = max((r["detection"] for r in runs.values() if np.isfinite(r["detection"])),
+                    default=1.0)
+    span = [max(0.0, crash - 2 * detection), min(max(ends), crash + 4 * detection)]
+    fig.update_layout(xaxis_title="time (s)", yaxis_title="failed requests per second",
+                      xaxis_range=span, yaxis_range=[0, top * 1.15], height=360,
+                      legend={"orientation": "h", "y": -0.25}, **LAYOUT)
     return fig

@@ -6,120 +6,176 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import SCALING_LAYOUT, SERIES_COLOURS, WONG
+from .style import LAYOUT, MS, SERIES_COLOURS, WONG
 
-# -- lesson 04: autoscaling -----------------------------------------------------------------------
-# Latencies here are in seconds (the lesson's requests need about 1 s of work each); the time
-# axis is in minutes, or hours for runs longer than six hours.
+# -- lesson 04: statelessness ---------------------------------------------------------------------
 
-_SCALING_ROWS = ("Traffic (requests/s)", "Instances", "Utilization", "p95 latency (s)")
+_STORY_OUTCOMES = (  # outcome → how its markers look (shape and colour: never colour alone)
+    ("logs in", {"symbol": "diamond", "color": WONG["black"], "size": 13}),
+    ("session found", {"symbol": "circle", "color": WONG["green"], "size": 14}),
+    ("no session: logs in again", {"symbol": "x", "color": WONG["vermillion"], "size": 15}),
+    ("failed", {"symbol": "square-open", "color": WONG["purple"], "size": 13}),
+)
+_USER_COLOURS = [WONG[k] for k in ("blue", "orange", "purple", "sky", "yellow")]
 
 __all__ = [
-    "autoscaling", "autoscaling_traces", "cost_vs_slo", "instances_over_time",
+    "disposable", "lost_share_curve", "session_story", "stateless_explorer",
+    "stateless_explorer_traces", "sticky_cost",
 ]
 
 
-def _time_unit(series: dict) -> tuple[float, str]:
-    return (3600.0, "hours") if series["duration"] > 6 * 3600 else (60.0, "minutes")
+def session_story(rows: list[dict]) -> go.Figure:
+    """Each request of a small run (rows of ``scenarios.session_story``) as a marker: time
+    across, the instance that answered down; one line per user joins their requests, and the
+    marker says whether that instance knew them."""
+    fig = go.Figure()
+    users = list(dict.fromkeys(row["user"] for row in rows))
+    for k, user in enumerate(users):
+        mine = [row for row in rows if row["user"] == user]
+        fig.add_trace(go.Scatter(
+            x=[row["time"] for row in mine], y=[row["instance"] for row in mine],
+            mode="lines", name=user, line={"color": _USER_COLOURS[k % len(_USER_COLOURS)],
+                                           "width": 2, "dash": ("solid", "dash", "dot")[k % 3]}))
+    for outcome, marker in _STORY_OUTCOMES:
+        chosen = [row for row in rows if row["outcome"] == outcome]
+        if not chosen:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[row["time"] for row in chosen], y=[row["instance"] for row in chosen],
+            mode="markers+text", name=outcome, marker=marker, textposition="top center",
+            text=[f"{row['user']} {row['request']}" for row in chosen], cliponaxis=False))
+    instances = sorted({row["instance"] for row in rows})
+    fig.update_yaxes(title_text="answered by instance", categoryorder="array",
+                     categoryarray=instances[::-1], range=[-0.6, len(instances) - 0.3])
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_layout(height=330, legend={"orientation": "h", "y": -0.3}, **LAYOUT)
+    return fig
 
 
-def autoscaling_traces(series: dict, thresholds=None) -> list[dict]:
-    """x/y data of every trace of :func:`autoscaling`, in trace order: traffic, instances paid
-    for, instances in service, utilization, the two thresholds (NaN without ``thresholds``),
-    p95 (s) and the SLO. ``series`` is ``scenarios.autoscaling_series`` (or the explorer's)."""
-    unit, _ = _time_unit(series)
-    x = series["time"] / unit
-    span = np.array([0.0, series["duration"] / unit])
-    if thresholds is None and "scale_out_above" in series:
-        thresholds = (series["scale_out_above"], series["scale_in_below"])
-    above, below = (np.nan, np.nan) if thresholds is None else thresholds
+def lost_share_curve(curve: dict) -> go.Figure:
+    """Share of follow-up requests that found no session against the number of instances:
+    simulated (markers) beside (N − 1) / N (from ``scenarios.lost_share_curve``)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=curve["instances"], y=curve["theory"] * 100, mode="lines",
+                             name="(N − 1) / N", line={"color": WONG["black"], "dash": "dash"}))
+    fig.add_trace(go.Scatter(x=curve["instances"], y=curve["simulated"] * 100, mode="markers",
+                             name="simulated", marker={"color": WONG["vermillion"], "size": 11,
+                                                       "symbol": "x"}))
+    fig.update_layout(xaxis_title="instances N (round robin, sessions in memory)",
+                      yaxis_title="follow-up requests that found no session (%)",
+                      yaxis_range=[0, 100], xaxis_dtick=1, height=360,
+                      legend={"x": 0.7, "y": 0.1}, **LAYOUT)
+    return fig
+
+
+def sticky_cost(cost: dict) -> go.Figure:
+    """How busy each instance was over time (% per bin), one panel per design of
+    ``scenarios.sticky_cost``: lines close together mean an even load."""
+    names = list(cost["designs"])
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05,
+                        subplot_titles=names)
+    x = cost["time"] + cost["bin"] / 2
+    for col, name in enumerate(names, 1):
+        for j, instance in enumerate(cost["names"]):
+            fig.add_trace(go.Scatter(
+                x=x, y=cost["designs"][name]["busy"][j] * 100, mode="lines", name=instance,
+                legendgroup=instance, showlegend=col == 1,
+                line={"color": SERIES_COLOURS[j % len(SERIES_COLOURS)],
+                      "dash": ("solid", "dash", "dot", "dashdot")[j % 4]}), row=1, col=col)
+        fig.update_xaxes(title_text="time (s)", row=1, col=col)
+    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105],
+                     row=1, col=1)
+    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25,
+                                          "title": {"text": "instance "}}, **LAYOUT)
+    return fig
+
+
+def disposable(runs: dict) -> go.Figure:
+    """Lost sessions per bin while instances crash, are replaced, added and removed (from
+    ``scenarios.disposable``): round robin with sessions in memory on top (its own scale), the
+    other designs below; dotted lines mark the events."""
+    names = list(runs["designs"])
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        row_heights=[0.45, 0.55],
+                        subplot_titles=(names[0], " and ".join(names[1:])))
+    width = runs["bin"]
+    for k, name in enumerate(names):
+        fig.add_trace(go.Scatter(x=runs["time"], y=runs["designs"][name]["lost"], name=name,
+                                 mode="lines", line={"shape": "hv", "width": 3,
+                                                     "color": SERIES_COLOURS[k],
+                                                     "dash": ("solid", "solid", "dash")[k % 3]}),
+                      row=1 if k == 0 else 2, col=1)
+    for k, (when, what) in enumerate(runs["events"]):
+        for row in (1, 2):
+            fig.add_vline(x=when, line={"color": WONG["black"], "dash": "dot", "width": 1},
+                          row=row, col=1)
+        fig.add_annotation(x=when, y=1.0, yref="paper", text=what, showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"size": 11},
+                           yshift=30 if k % 2 else 14)
+    fig.update_yaxes(title_text=f"lost per {width:g} s", rangemode="tozero", row=1, col=1)
+    rest = max([float(np.max(runs["designs"][n]["lost"])) for n in names[1:]] + [1.0])
+    fig.update_yaxes(title_text=f"lost per {width:g} s", range=[-0.04 * rest, rest * 1.1],
+                     row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_layout(height=500, legend={"orientation": "h", "y": -0.18},
+                      template="plotly_white", margin={"l": 60, "r": 20, "t": 100, "b": 50})
+    return fig
+
+
+def stateless_explorer_traces(data: dict) -> list[dict]:
+    """x/y data of every trace of :func:`stateless_explorer`, in trace order (latency in ms);
+    the crash lines are empty when nothing crashes."""
+    time, lost, p95 = data["time"], data["lost"], data["p95"] * MS
+    crashed = data["crash"]
+    at = np.array([data["crash_at"]] * 2) if crashed else np.array([])
+
+    def line(values, log=False):
+        """A vertical line at the crash spanning ``values`` (from 0, or its lowest on a log axis)."""
+        if not crashed:
+            return np.array([])
+        finite = values[np.isfinite(values)]
+        finite = finite[finite > 0]
+        top = float(finite.max()) * 1.05 if len(finite) else 1.0
+        bottom = float(finite.min()) * 0.95 if log and len(finite) else 0.0
+        return np.array([bottom, max(top, 1.0)])
+
+    requests = np.asarray(data["requests"], dtype=float)
+    names = np.array(data["names"])
     return [
-        {"x": x, "y": series["rate"]},
-        {"x": x, "y": series["paid"]},
-        {"x": x, "y": series["in_service"]},
-        {"x": x, "y": series["utilization"]},
-        {"x": span, "y": np.array([above, above], dtype=float)},
-        {"x": span, "y": np.array([below, below], dtype=float)},
-        {"x": x, "y": series["p95"]},
-        {"x": span, "y": np.array([series["slo"], series["slo"]], dtype=float)},
+        {"x": time, "y": lost},
+        {"x": at, "y": line(lost)},
+        {"x": time, "y": p95},
+        {"x": at, "y": line(p95, log=True)},
+        {"x": names, "y": requests},
+        {"x": names, "y": np.full(len(names), requests.mean())},
     ]
 
 
-def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "") -> go.Figure:
-    """Four rows over time for one autoscaled run: traffic; instances paid for (booting ones
-    included, shaded) and in service; utilization with the scale-out and scale-in
-    ``thresholds`` (optional); p95 latency (log scale) against the SLO. ``run`` is a
-    ``Result`` (binned per ``bin`` s: 60, or 600 for runs longer than six hours) or
-    ``scenarios.autoscaling_series``."""
-    from .. import scenarios
-
-    if not isinstance(run, dict):
-        bin = bin or (600.0 if run.duration > 6 * 3600 else 60.0)
-        run = scenarios.autoscaling_series(run, bin=bin)
-    _, unit_name = _time_unit(run)
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05,
-                        subplot_titles=_SCALING_ROWS)
+def stateless_explorer(data: dict) -> go.Figure:
+    """The statelessness explorer (``scenarios.stateless_explorer``): lost sessions and p95
+    latency per 10 s over time, and the requests each instance served beside the mean."""
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.36, 0.36, 0.28],
+                        horizontal_spacing=0.08,
+                        subplot_titles=("Lost sessions per 10 s", "p95 latency per 10 s",
+                                        "Requests per instance"))
+    crash = {"color": WONG["black"], "dash": "dot", "width": 1.5}
     styles = [
-        ({"name": "arrivals per second", "line": {"color": WONG["black"]}}, 1),
-        ({"name": "instances paid for (incl. booting)", "fill": "tozeroy",
-          "fillcolor": "rgba(230, 159, 0, 0.35)",
-          "line": {"color": WONG["orange"], "width": 1, "shape": "hv"}}, 2),
-        ({"name": "instances in service", "line": {"color": WONG["blue"], "shape": "hv"}}, 2),
-        ({"name": "utilization", "line": {"color": WONG["green"]}}, 3),
-        ({"name": "scale-out threshold", "line": {"color": WONG["vermillion"], "dash": "dot"}}, 3),
-        ({"name": "scale-in threshold", "line": {"color": WONG["sky"], "dash": "dot"}}, 3),
-        ({"name": "p95 latency", "line": {"color": WONG["purple"]}}, 4),
-        ({"name": "SLO", "line": {"color": WONG["vermillion"], "dash": "dash"}}, 4),
+        (1, {"name": "lost sessions", "mode": "lines", "fill": "tozeroy",
+             "line": {"color": WONG["vermillion"], "shape": "hv"}}),
+        (1, {"name": "crash", "mode": "lines", "line": crash}),
+        (2, {"name": "p95 latency", "mode": "lines", "line": {"color": WONG["blue"]}}),
+        (2, {"name": "crash", "mode": "lines", "line": crash, "showlegend": False}),
+        (3, {"name": "requests served", "type": "bar", "marker": {"color": WONG["sky"]}}),
+        (3, {"name": "mean", "mode": "lines", "line": {"color": WONG["black"], "dash": "dash"}}),
     ]
-    for (style, row), data in zip(styles, autoscaling_traces(run, thresholds)):
-        fig.add_trace(go.Scatter(x=data["x"], y=data["y"], mode="lines", **style),
-                      row=row, col=1)
+    for (col, style), data_xy in zip(styles, stateless_explorer_traces(data)):
+        kind = go.Bar if style.pop("type", None) == "bar" else go.Scatter
+        fig.add_trace(kind(x=data_xy["x"], y=data_xy["y"], **style), row=1, col=col)
+    fig.update_xaxes(title_text="time (s)", row=1, col=1)
+    fig.update_xaxes(title_text="time (s)", row=1, col=2)
+    fig.update_xaxes(title_text="instance", row=1, col=3)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(range=[0, 1.05], row=3, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=4, col=1)
-    fig.update_xaxes(title_text=f"time ({unit_name})", row=4, col=1)
-    fig.update_layout(height=720, title=title or None,
-                      legend={"orientation": "h", "y": -0.12}, **SCALING_LAYOUT)
+    fig.update_yaxes(title_text="ms (log scale)", type="log", dtick=1, row=1, col=2)
+    fig.update_yaxes(rangemode="tozero", row=1, col=3)
+    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25}, **LAYOUT)
     return fig
-
-
-def instances_over_time(runs: dict) -> go.Figure:
-    """Instances in service over time, one line per named ``scenarios.autoscaling_series``."""
-    fig = go.Figure()
-    for k, (name, series) in enumerate(runs.items()):
-        unit, unit_name = _time_unit(series)
-        fig.add_trace(go.Scatter(x=series["time"] / unit, y=series["in_service"], name=name,
-                                 mode="lines", line={"shape": "hv", "color":
-                                                     SERIES_COLOURS[k % len(SERIES_COLOURS)]}))
-    fig.update_layout(xaxis_title=f"time ({unit_name})", yaxis_title="instances in service",
-                      yaxis_rangemode="tozero", height=360,
-                      legend={"orientation": "h", "y": -0.25}, **SCALING_LAYOUT)
-    return fig
-
-
-def cost_vs_slo(rows: list[dict]) -> go.Figure:
-    """Each design as a point: instance-hours (cost) against the share of requests that missed
-    the SLO (log scale); fixed-size clusters joined by a line, autoscalers as diamonds
-    (rows from ``scenarios.cost_vs_slo``). A share of 0 is drawn at 0.001 %."""
-    def percent(row):
-        return max(row["slow"] * 100, 1e-3)
-
-    fig = go.Figure()
-    for kind, style in (("fixed", {"mode": "lines+markers+text", "name": "fixed size",
-                                   "line": {"color": WONG["blue"]},
-                                   "marker": {"size": 9}, "textposition": "top right"}),
-                        ("autoscaled", {"mode": "markers+text", "name": "autoscaled",
-                                        "marker": {"color": WONG["orange"], "size": 13,
-                                                   "symbol": "diamond"},
-                                        "textposition": "bottom right"})):
-        chosen = [r for r in rows if r["kind"] == kind]
-        fig.add_trace(go.Scatter(x=[r["instance_hours"] for r in chosen],
-                                 y=[percent(r) for r in chosen],
-                                 text=[r["name"] for r in chosen], **style))
-    fig.update_layout(xaxis_title="cost: instance-hours", yaxis_type="log", yaxis_dtick=1,
-                      yaxis_title="requests missing the SLO (%)", height=440,
-                      legend={"x": 0.75, "y": 0.98}, **SCALING_LAYOUT)
-    return fig
-
-

@@ -6,196 +6,120 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LAYOUT, MS, SCALING_LAYOUT, SERIES_COLOURS, WONG
+from .style import SCALING_LAYOUT, SERIES_COLOURS, WONG
 
-# -- lesson 05: load testing ----------------------------------------------------------------------
-# Rates in requests per second. The API's latencies are shown in milliseconds; the photo
-# service's (lesson 04's, about 1 s of work per request) in seconds, over time in minutes.
+# -- lesson 05: autoscaling -----------------------------------------------------------------------
+# Latencies here are in seconds (the lesson's requests need about 1 s of work each); the time
+# axis is in minutes, or hours for runs longer than six hours.
+
+_SCALING_ROWS = ("Traffic (requests/s)", "Instances", "Utilization", "p95 latency (s)")
 
 __all__ = [
-    "coordinated_omission", "load_over_time", "load_over_time_traces", "load_test",
-    "load_test_explorer", "load_test_explorer_traces", "load_test_traces",
+    "autoscaling", "autoscaling_traces", "cost_vs_slo", "instances_over_time",
 ]
 
 
-def _held(x: np.ndarray, y: np.ndarray, end: float) -> tuple[np.ndarray, np.ndarray]:
-    """A step line's points with its last value held until ``end`` (line shape "hv")."""
-    return np.append(x, end), np.append(y, y[-1] if len(y) else np.nan)
+def _time_unit(series: dict) -> tuple[float, str]:
+    return (3600.0, "hours") if series["duration"] > 6 * 3600 else (60.0, "minutes")
 
 
-def load_test_traces(runs: dict, theory: dict | None = None, x: str = "offered") -> list[dict]:
-    """x/y data of every trace of :func:`load_test`, in trace order: per run, achieved and p95
-    (ms) against the offered (or ``x="sent"``: actually sent) rate; then theory's p95 curve
-    (ms; left out without ``theory``)."""
-    traces = []
-    for columns in runs.values():
-        traces.append({"x": columns[x], "y": columns["throughput"]})
-        traces.append({"x": columns[x], "y": columns["p95"] * MS})
-    if theory is not None:
-        traces.append({"x": theory["curve_rate"], "y": theory["curve_p95"] * MS})
-    return traces
-
-
-def load_test(runs: dict, theory: dict | None = None, capacity: float | None = None,
-              slo: float | None = None, x: str = "offered") -> go.Figure:
-    """Left: achieved throughput against offered load (the plateau), with the ideal "achieved =
-    offered" line and the ``capacity``. Right: p95 latency (ms, log scale) against offered load
-    (the knee), with theory's curve and the ``slo`` (s). ``runs`` maps a name to
-    ``scenarios.report_columns``; ``theory`` is ``scenarios.step_test``'s output. ``x="sent"``
-    puts the rate actually sent on the x axis (short stages of random arrivals stray from
-    the offered rate)."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("Achieved throughput: the plateau",
-                                        "p95 latency: the knee"))
-    top = max(float(np.max(c[x])) for c in runs.values()) * 1.05
-    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name=f"achieved = {x}",
-                             line={"color": WONG["black"], "dash": "dot", "width": 1}),
-                  row=1, col=1)
-    if capacity is not None:
-        fig.add_trace(go.Scatter(x=[0, top], y=[capacity, capacity], mode="lines",
-                                 name=f"capacity, {capacity:g}/s",
-                                 line={"color": WONG["vermillion"], "dash": "dash", "width": 1}),
-                      row=1, col=1)
-    if slo is not None:
-        fig.add_trace(go.Scatter(x=[0, top], y=[slo * MS, slo * MS], mode="lines",
-                                 name=f"SLO, p95 ≤ {slo * MS:g} ms",
-                                 line={"color": WONG["purple"], "dash": "dash", "width": 1}),
-                      row=1, col=2)
-    data = load_test_traces(runs, theory, x)
-    for k, name in enumerate(runs):
-        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
-        style = {"mode": "lines+markers", "line": {"color": colour}, "marker": {"size": 7},
-                 "legendgroup": name}
-        fig.add_trace(go.Scatter(x=data[2 * k]["x"], y=data[2 * k]["y"], name=name, **style),
-                      row=1, col=1)
-        fig.add_trace(go.Scatter(x=data[2 * k + 1]["x"], y=data[2 * k + 1]["y"], name=name,
-                                 showlegend=False, **style), row=1, col=2)
-    if theory is not None:
-        fig.add_trace(go.Scatter(x=data[-1]["x"], y=data[-1]["y"], mode="lines",
-                                 name="theory (a queue per instance)",
-                                 line={"color": WONG["sky"], "width": 3}), row=1, col=2)
-    for col in (1, 2):
-        fig.update_xaxes(title_text=f"{x} (requests/s)", range=[0, top], row=1, col=col)
-    fig.update_yaxes(title_text="achieved (requests/s)", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="p95 latency (ms)", type="log", dtick=1, row=1, col=2)
-    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
-    return fig
-
-
-def coordinated_omission(data: dict) -> go.Figure:
-    """The stalled API (``scenarios.coordinated_omission``), first seconds of each run. Top:
-    each request's latency (ms) at the time it was meant to be sent, open and closed loop.
-    Bottom: requests sent per second. Shaded: the stalls."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                        row_heights=[0.62, 0.38],
-                        subplot_titles=("Latency of each request, by when it was sent",
-                                        "Requests sent per second"))
-    names = {"open": "open loop: sends on schedule", "closed": "closed loop: one user waits"}
-    colours = {"open": WONG["vermillion"], "closed": WONG["blue"]}
-    for mode, series in data["series"].items():
-        fig.add_trace(go.Scatter(x=series["send"], y=series["latency"] * MS, mode="markers",
-                                 marker={"color": colours[mode], "size": 4,
-                                         "symbol": "circle" if mode == "open" else "x"},
-                                 name=names[mode], legendgroup=mode), row=1, col=1)
-        width = series["bin_time"][1] - series["bin_time"][0]
-        x, y = _held(series["bin_time"], series["sent_per_s"], series["bin_time"][-1] + width)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines",
-                                 line={"color": colours[mode], "shape": "hv"},
-                                 name=names[mode], legendgroup=mode, showlegend=False),
-                      row=2, col=1)
-    for start, end in data["pauses"]:
-        for row in (1, 2):
-            fig.add_vrect(x0=start, x1=end, fillcolor=WONG["black"], opacity=0.1, line_width=0,
-                          row=row, col=1)
-    fig.update_yaxes(title_text="latency (ms)", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(title_text="time (s); shaded: the server is frozen", row=2, col=1)
-    fig.update_layout(height=520, legend={"orientation": "h", "y": -0.15}, **LAYOUT)
-    return fig
-
-
-_LOAD_ROWS = ("Offered and achieved (requests/s)", "p95 latency (s)", "Instances in service")
-
-
-def load_over_time_traces(runs: dict) -> list[dict]:
-    """x/y data of every trace of :func:`load_over_time`, in trace order (time in minutes):
-    the offered rate of the first run, the SLO, then per run achieved, p95 (s), instances."""
-    first = next(iter(runs.values()))
-    span = np.array([0.0, first["duration"] / 60])
-    traces = [{"x": first["offered_time"] / 60, "y": first["offered"]},
-              {"x": span, "y": np.array([first["slo"], first["slo"]])}]
-    for series in runs.values():
-        minutes = series["time"] / 60
-        x, y = _held(minutes, series["instances"], series["duration"] / 60)
-        traces += [{"x": minutes, "y": series["achieved"]}, {"x": minutes, "y": series["p95"]},
-                   {"x": x, "y": y}]
-    return traces
-
-
-def load_over_time(runs: dict) -> go.Figure:
-    """Load tests over time, one colour per named ``scenarios.load_series``: the offered load
-    and what was achieved, p95 latency against the SLO (log scale), instances in service. All
-    runs must share one shape."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
-    data = load_over_time_traces(runs)
-    fig.add_trace(go.Scatter(x=data[0]["x"], y=data[0]["y"], mode="lines", name="offered",
-                             line={"color": WONG["black"], "dash": "dot"}), row=1, col=1)
-    fig.add_trace(go.Scatter(x=data[1]["x"], y=data[1]["y"], mode="lines", name="SLO",
-                             line={"color": WONG["vermillion"], "dash": "dash"}), row=2, col=1)
-    for k, name in enumerate(runs):
-        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
-        base = 2 + 3 * k
-        for row, offset, shape in ((1, 0, "linear"), (2, 1, "linear"), (3, 2, "hv")):
-            fig.add_trace(go.Scatter(x=data[base + offset]["x"], y=data[base + offset]["y"],
-                                     mode="lines", name=name, legendgroup=name,
-                                     showlegend=row == 1,
-                                     line={"color": colour, "shape": shape}), row=row, col=1)
-    return _rate_latency_instances_axes(fig, height=640)
-
-
-def load_test_explorer_traces(series: dict) -> list[dict]:
-    """x/y data of every trace of :func:`load_test_explorer`, in trace order: offered,
-    achieved, the breaking point (a cross; NaN if none), p95 (s), SLO, instances."""
-    minutes = series["time"] / 60
-    span = np.array([0.0, series["duration"] / 60])
+def autoscaling_traces(series: dict, thresholds=None) -> list[dict]:
+    """x/y data of every trace of :func:`autoscaling`, in trace order: traffic, instances paid
+    for, instances in service, utilization, the two thresholds (NaN without ``thresholds``),
+    p95 (s) and the SLO. ``series`` is ``scenarios.autoscaling_series`` (or the explorer's)."""
+    unit, _ = _time_unit(series)
+    x = series["time"] / unit
+    span = np.array([0.0, series["duration"] / unit])
+    if thresholds is None and "scale_out_above" in series:
+        thresholds = (series["scale_out_above"], series["scale_in_below"])
+    above, below = (np.nan, np.nan) if thresholds is None else thresholds
     return [
-        {"x": series["offered_time"] / 60, "y": series["offered"]},
-        {"x": minutes, "y": series["achieved"]},
-        {"x": np.array([series["broken_time"] / 60]), "y": np.array([series["breaking_point"]])},
-        {"x": minutes, "y": series["p95"]},
-        {"x": span, "y": np.array([series["slo"], series["slo"]])},
-        dict(zip("xy", _held(minutes, series["instances"], series["duration"] / 60))),
+        {"x": x, "y": series["rate"]},
+        {"x": x, "y": series["paid"]},
+        {"x": x, "y": series["in_service"]},
+        {"x": x, "y": series["utilization"]},
+        {"x": span, "y": np.array([above, above], dtype=float)},
+        {"x": span, "y": np.array([below, below], dtype=float)},
+        {"x": x, "y": series["p95"]},
+        {"x": span, "y": np.array([series["slo"], series["slo"]], dtype=float)},
     ]
 
 
-def load_test_explorer(series: dict) -> go.Figure:
-    """The load-test explorer (``scenarios.load_test_explorer``): offered and achieved load
-    with the breaking point marked, p95 against the SLO, instances in service, over time."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
+def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "") -> go.Figure:
+    """Four rows over time for one autoscaled run: traffic; instances paid for (booting ones
+    included, shaded) and in service; utilization with the scale-out and scale-in
+    ``thresholds`` (optional); p95 latency (log scale) against the SLO. ``run`` is a
+    ``Result`` (binned per ``bin`` s: 60, or 600 for runs longer than six hours) or
+    ``scenarios.autoscaling_series``."""
+    from .. import scenarios
+
+    if not isinstance(run, dict):
+        bin = bin or (600.0 if run.duration > 6 * 3600 else 60.0)
+        run = scenarios.autoscaling_series(run, bin=bin)
+    _, unit_name = _time_unit(run)
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05,
+                        subplot_titles=_SCALING_ROWS)
     styles = [
-        (1, {"name": "offered", "mode": "lines", "line": {"color": WONG["black"], "dash": "dot"}}),
-        (1, {"name": "achieved", "mode": "lines", "line": {"color": WONG["green"], "width": 3}}),
-        (1, {"name": "breaking point", "mode": "markers",
-             "marker": {"color": WONG["vermillion"], "size": 16, "symbol": "x"}}),
-        (2, {"name": "p95 latency", "mode": "lines", "line": {"color": WONG["purple"]}}),
-        (2, {"name": "SLO", "mode": "lines", "line": {"color": WONG["vermillion"],
-                                                      "dash": "dash"}}),
-        (3, {"name": "instances", "mode": "lines",
-             "line": {"color": WONG["blue"], "shape": "hv"}}),
+        ({"name": "arrivals per second", "line": {"color": WONG["black"]}}, 1),
+        ({"name": "instances paid for (incl. booting)", "fill": "tozeroy",
+          "fillcolor": "rgba(230, 159, 0, 0.35)",
+          "line": {"color": WONG["orange"], "width": 1, "shape": "hv"}}, 2),
+        ({"name": "instances in service", "line": {"color": WONG["blue"], "shape": "hv"}}, 2),
+        ({"name": "utilization", "line": {"color": WONG["green"]}}, 3),
+        ({"name": "scale-out threshold", "line": {"color": WONG["vermillion"], "dash": "dot"}}, 3),
+        ({"name": "scale-in threshold", "line": {"color": WONG["sky"], "dash": "dot"}}, 3),
+        ({"name": "p95 latency", "line": {"color": WONG["purple"]}}, 4),
+        ({"name": "SLO", "line": {"color": WONG["vermillion"], "dash": "dash"}}, 4),
     ]
-    for (row, style), data in zip(styles, load_test_explorer_traces(series)):
-        fig.add_trace(go.Scatter(x=data["x"], y=data["y"], **style), row=row, col=1)
-    return _rate_latency_instances_axes(fig, height=620)
-
-
-def _rate_latency_instances_axes(fig: go.Figure, height: int) -> go.Figure:
-    """The axes of a three-row figure over time: a rate from zero, latency on a log scale,
-    and an instance count in steps of two."""
+    for (style, row), data in zip(styles, autoscaling_traces(run, thresholds)):
+        fig.add_trace(go.Scatter(x=data["x"], y=data["y"], mode="lines", **style),
+                      row=row, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=2, col=1)
-    fig.update_yaxes(rangemode="tozero", dtick=2, row=3, col=1)
-    fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
-    fig.update_layout(height=height, legend={"orientation": "h", "y": -0.1}, **SCALING_LAYOUT)
+    fig.update_yaxes(rangemode="tozero", row=2, col=1)
+    fig.update_yaxes(range=[0, 1.05], row=3, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=4, col=1)
+    fig.update_xaxes(title_text=f"time ({unit_name})", row=4, col=1)
+    fig.update_layout(height=720, title=title or None,
+                      legend={"orientation": "h", "y": -0.12}, **SCALING_LAYOUT)
     return fig
+
+
+def instances_over_time(runs: dict) -> go.Figure:
+    """Instances in service over time, one line per named ``scenarios.autoscaling_series``."""
+    fig = go.Figure()
+    for k, (name, series) in enumerate(runs.items()):
+        unit, unit_name = _time_unit(series)
+        fig.add_trace(go.Scatter(x=series["time"] / unit, y=series["in_service"], name=name,
+                                 mode="lines", line={"shape": "hv", "color":
+                                                     SERIES_COLOURS[k % len(SERIES_COLOURS)]}))
+    fig.update_layout(xaxis_title=f"time ({unit_name})", yaxis_title="instances in service",
+                      yaxis_rangemode="tozero", height=360,
+                      legend={"orientation": "h", "y": -0.25}, **SCALING_LAYOUT)
+    return fig
+
+
+def cost_vs_slo(rows: list[dict]) -> go.Figure:
+    """Each design as a point: instance-hours (cost) against the share of requests that missed
+    the SLO (log scale); fixed-size clusters joined by a line, autoscalers as diamonds
+    (rows from ``scenarios.cost_vs_slo``). A share of 0 is drawn at 0.001 %."""
+    def percent(row):
+        return max(row["slow"] * 100, 1e-3)
+
+    fig = go.Figure()
+    for kind, style in (("fixed", {"mode": "lines+markers+text", "name": "fixed size",
+                                   "line": {"color": WONG["blue"]},
+                                   "marker": {"size": 9}, "textposition": "top right"}),
+                        ("autoscaled", {"mode": "markers+text", "name": "autoscaled",
+                                        "marker": {"color": WONG["orange"], "size": 13,
+                                                   "symbol": "diamond"},
+                                        "textposition": "bottom right"})):
+        chosen = [r for r in rows if r["kind"] == kind]
+        fig.add_trace(go.Scatter(x=[r["instance_hours"] for r in chosen],
+                                 y=[percent(r) for r in chosen],
+                                 text=[r["name"] for r in chosen], **style))
+    fig.update_layout(xaxis_title="cost: instance-hours", yaxis_type="log", yaxis_dtick=1,
+                      yaxis_title="requests missing the SLO (%)", height=440,
+                      legend={"x": 0.75, "y": 0.98}, **SCALING_LAYOUT)
+    return fig
+
+

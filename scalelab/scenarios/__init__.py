@@ -11,3 +11,4 @@ from .lesson02 import *  # noqa: F403
 from .lesson03 import *  # noqa: F403
 from .lesson04 import *  # noqa: F403
 from .lesson05 import *  # noqa: F403
+from .lesson06 import *  # noqa: F403

@@ -7,12 +7,14 @@ import functools
 import numpy as np
 
 from .. import _validate, theory, workloads
+from ..servicetimes import Constant
 from ..sim import simulate
 
 HOCKEY_LOADS = np.round(np.arange(0.1, 0.96, 0.05), 2)
 
 __all__ = [
-    "HOCKEY_LOADS", "hockey_stick", "one_server",
+    "HOCKEY_LOADS", "average_hides_a_spike", "hockey_stick", "in_system", "littles_law_check",
+    "one_server", "work_variability",
 ]
 
 
@@ -74,3 +76,75 @@ def hockey_stick(service_time: float, loads=HOCKEY_LOADS, requests: int = 20_000
     }
 
 
+
+
+def work_variability(service_time: float = 0.04, loads=(0.5, 0.8, 0.9), requests: int = 100_000,
+                     seed: int = 3) -> dict:
+    """Poisson arrivals to one server whose work is exponential (M/M/1) or always the same
+    (M/D/1), at each utilization in ``loads``: the simulated mean wait in the queue (about
+    ``requests`` arrivals each, first 5 % dropped as warm-up) beside Kingman's formula, and the
+    formula's curves over 0–0.95 for a figure. Waits in seconds."""
+    service_time = _validate.positive("service_time", service_time)
+    loads = np.array([_validate.number(f"loads[{k}]", load, above=0, maximum=0.99)
+                      for k, load in enumerate(loads)])
+    requests = _validate.integer("requests", requests, minimum=100)
+    curve = np.linspace(0.0, 0.95, 96)
+    kinds = []
+    for name, work, scv in (("exponential work (M/M/1)", service_time, 1.0),
+                            ("constant work (M/D/1)", Constant(service_time), 0.0)):
+        waits = []
+        for k, load in enumerate(loads):
+            duration = requests * service_time / load
+            traffic = workloads.poisson(load / service_time, duration, seed=seed + k)
+            result = simulate(traffic, instances=1, service_time=work, seed=seed + k)
+            waits.append(result.summary(warmup=duration / 20)["mean_wait"])
+        kinds.append({
+            "name": name, "service_scv": scv, "wait": np.array(waits),
+            "theory_wait": np.asarray(theory.kingman_wait(loads / service_time, service_time,
+                                                          service_scv=scv)),
+            "curve_wait": np.asarray(theory.kingman_wait(curve / service_time, service_time,
+                                                         service_scv=scv)),
+        })
+    return {"service_time": service_time, "loads": loads, "curve_load": curve, "kinds": kinds}
+
+
+def in_system(result, times) -> np.ndarray:
+    """How many requests were inside (queued or in service) at each of ``times`` (s): what a
+    monitor that reads the queue length at those instants would see."""
+    times = np.asarray(times, dtype=float)
+    requests = result.requests
+    arrived = np.searchsorted(np.sort(requests["arrival"]), times, side="right")
+    left = np.searchsorted(np.sort(requests["end"]), times, side="right")
+    return arrived - left
+
+
+def littles_law_check(result, step: float = 0.1) -> dict:
+    """Little's law L = λW on one run: ``rate`` λ (arrivals per second), ``mean_response`` W
+    (s), their product, and ``in_system`` L measured by counting the requests inside every
+    ``step`` seconds and averaging, as a monitor would."""
+    step = _validate.positive("step", step)
+    rate = len(result.requests) / result.duration
+    mean_response = float(np.mean(result.requests["end"] - result.requests["arrival"]))
+    counts = in_system(result, np.arange(step / 2, result.duration, step))
+    return {"rate": rate, "mean_response": mean_response, "product": rate * mean_response,
+            "in_system": float(counts.mean())}
+
+
+def average_hides_a_spike(base_rate: float = 10.0, peak_rate: float = 30.0, at: float = 120.0,
+                          length: float = 20.0, duration: float = 300.0,
+                          service_time: float = 0.04, seed: int = 5) -> dict:
+    """One server fed Poisson traffic at ``base_rate`` with a ``length``-second burst at
+    ``peak_rate``: the utilization averaged over the whole run (what a dashboard averaging
+    over minutes shows) beside the busiest second, the worst 10-second p95 latency (s) and
+    the most requests inside at once (a 0.1 s reading of the queue)."""
+    traffic = workloads.spike(base_rate, peak_rate, at, length, duration, seed=seed)
+    result = simulate(traffic, instances=1, service_time=service_time, seed=seed)
+    return {
+        "result": result,
+        "average_utilization": result.summary()["utilization"],
+        "busiest_second": float(np.max(result.timeline(bin=1.0)["utilization"])),
+        "worst_p95": float(np.nanmax(result.timeline(bin=10.0)["p95"])),
+        "calm_p95": float(np.percentile(result.latencies()[result.requests["arrival"] < at],
+                                        95)),
+        "most_inside": int(in_system(result, np.arange(0.0, duration, 0.1)).max()),
+    }

@@ -9,26 +9,23 @@ from ..sim import simulate
 
 # -- lesson 01: a bigger machine or more machines ------------------------------------------
 
-#: An illustrative price list, not any provider's. ``size`` is the number of cores, each as
-#: fast as the smallest machine's one core; ``price_per_hour`` is in dollars. Prices are linear
-#: up to 16 cores, then the biggest machines cost more per core, and 64 cores is the largest
-#: machine on sale: the ceiling of vertical scaling.
-PRICE_LIST = (
-    {"size": 1, "price_per_hour": 0.10},
-    {"size": 2, "price_per_hour": 0.20},
-    {"size": 4, "price_per_hour": 0.40},
-    {"size": 8, "price_per_hour": 0.80},
-    {"size": 16, "price_per_hour": 1.60},
-    {"size": 32, "price_per_hour": 3.84},
-    {"size": 64, "price_per_hour": 10.24},
-)
+#: An illustrative price list, rounded from the shape of a real one. ``size`` is the number of
+#: cores, each as fast as the smallest machine's one core; ``price_per_hour`` is in dollars.
+#: As in the on-demand price lists of the major clouds (AWS EC2's m7i or c5 family, for
+#: example: https://aws.amazon.com/ec2/pricing/on-demand/), the price per core is the same at
+#: every size of a family, sizes come in steps that double, and the largest size is the
+#: ceiling of vertical scaling.
+PRICE_PER_CORE = 0.10
+PRICE_LIST = tuple({"size": size, "price_per_hour": round(size * PRICE_PER_CORE, 2)}
+                   for size in (1, 2, 4, 8, 16, 32, 64))
 LARGEST_SIZE = PRICE_LIST[-1]["size"]
 MAX_MACHINES = 16  # the explorer's "machines" slider goes up to this
 
 __all__ = [
     "CRASH_HEALTH_CHECK_SETTINGS", "LARGEST_SIZE", "MAX_MACHINES", "PRICE_LIST",
-    "availability_table", "cost_curves", "crash", "crash_designs", "pooling", "pooling_curves",
-    "price_per_hour", "size_vs_count", "speedup_curves",
+    "PRICE_PER_CORE", "availability_table", "correlated_availability", "cost_curves", "crash",
+    "crash_designs", "pooling", "pooling_curves", "price_per_hour", "size_vs_count",
+    "speedup_curves",
 ]
 
 
@@ -218,6 +215,34 @@ def availability_table(machine: float = 0.99, balancer: float = 0.999) -> list[d
         ("1 balancer + 2 machines", theory.series(b, theory.availability(a, n=2))),
         ("1 balancer + 3 machines", theory.series(b, theory.availability(a, n=3))),
         ("1 balancer + 4 machines, 3 needed", theory.series(b, theory.availability(a, n=4, k=3))),
+    ]
+    return [{"setup": name, "availability": float(value),
+             "downtime_minutes": float(theory.downtime_per_year(value))} for name, value in rows]
+
+
+def correlated_availability(machine: float = 0.999, machines: int = 3, zone: float = 0.9995,
+                            store: float = 0.999, common_share: float = 0.1) -> list[dict]:
+    """Availability (0–1) and downtime (minutes per year) of ``machines`` replicas, each up a
+    fraction ``machine`` of the time and any one enough, when their failures are independent
+    and when something takes them down together:
+
+    - all in one zone (a data centre) that is up ``zone``: in series with the replicas;
+    - all using one shared store (a database) up ``store``: in series too;
+    - a ``common_share`` of every machine's downtime comes from events that hit all of them at
+      once (a bad deploy, a shared dependency): those are in series, only the rest is
+      independent (the beta-factor model of reliability engineering).
+    """
+    a = _validate.number("machine", machine, minimum=0, maximum=1)
+    n = _validate.integer("machines", machines, minimum=1)
+    share = _validate.number("common_share", common_share, minimum=0, maximum=1)
+    independent = theory.availability(a, n=n)
+    down = 1 - a
+    rows = [
+        (f"{n} machines, failing independently", independent),
+        (f"{n} machines, all in one zone", theory.series(zone, independent)),
+        (f"{n} machines, one shared store", theory.series(store, independent)),
+        (f"{n} machines, {share:.0%} of failures hit all at once",
+         theory.series(1 - share * down, theory.availability(1 - (1 - share) * down, n=n))),
     ]
     return [{"setup": name, "availability": float(value),
              "downtime_minutes": float(theory.downtime_per_year(value))} for name, value in rows]

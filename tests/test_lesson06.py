@@ -1,4 +1,4 @@
-"""Lesson 05 (load testing): the numbers behind its figures against queueing theory and
+"""Lesson 06 (load testing): the numbers behind its figures against queueing theory and
 hand-derived oracles (shared/reference/algorithms.md §5–6), its explorer without a browser, its
 exercises, a short real-lab run through ``scenarios.LabTarget``, and the lesson in a browser.
 
@@ -27,10 +27,10 @@ import pytest
 
 import scalelab as sl
 from scalelab import loadtest, plots, scenarios
-from scalelab.exercises import lesson05 as ex
+from scalelab.exercises import lesson06 as ex
 from scalelab.exercises.outcomes import Correct, Error, Incorrect, NotAttempted, Recorded
 
-LESSON = "05-load-testing.ipynb"
+LESSON = "06-load-testing.ipynb"
 LN20 = math.log(20)
 
 
@@ -449,7 +449,7 @@ def fresh(exercise):
     return copy.deepcopy(exercise)
 
 
-def test_lesson05_has_four_exercises_one_of_them_code():
+def test_lesson06_has_four_exercises_one_of_them_code():
     assert [e.name for e in ex.EXERCISES] == ["q1", "q2", "q3", "q4"]
     assert ex.q4.kind == "test design" and ex.q3.kind == "choice"
     assert ex.NOTEBOOK == LESSON

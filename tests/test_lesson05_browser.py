@@ -1,4 +1,4 @@
-"""Lesson 04 in a real browser: Run All works, and moving the explorer's window slider redraws
+"""Lesson 05 in a real browser: Run All works, and moving the explorer's window slider redraws
 the instance count with the numbers the kernel computed for the new setting."""
 
 import numpy as np
@@ -30,7 +30,7 @@ SAME = """([script, want]) => {
 def test_window_slider_redraws_the_explorer_with_what_the_kernel_computed(page, jupyter_server):
     from playwright.sync_api import expect
 
-    open_and_run_all(page, jupyter_server, "04-autoscaling.ipynb")
+    open_and_run_all(page, jupyter_server, "05-autoscaling.ipynb")
     assert error_outputs(page) == []
     sliders = page.locator(".jp-OutputArea .widget-slider")
     window = sliders.filter(has_text="for (s)").first
