@@ -135,7 +135,7 @@ def balancer_errors(proxy) -> int:
 
 def pick_failure(proxy, count: int, requests: int) -> Exception | None:
     """The exception the balancer raised during a load, retold with how often it happened."""
-    error = proxy.last_error
+    error = getattr(proxy, "last_error", None)
     if not count or error is None:
         return None
     name = type(proxy.balancer).__name__
