@@ -418,11 +418,30 @@ def test_grading_rows_from_what_the_sandbox_reported():
         "3": [TIMEOUT_ERROR, ""], "6": ["NameError", "name 'x' is not defined"],
         str(first + 2): [TIMEOUT_ERROR, ""]}}, owners, first, limits)
     assert [r["status"] for r in rows] == ["pass", "timeout", "timeout", "error", "error"]
-    assert "cell 7 raised NameError" in rows[4]["message"]
+    # named as the learner sees them: the exercise's heading, or the heading above the cell
+    assert rows[4]["message"].startswith("the cell of exercise 5 · Capacity for an SLO raised "
+                                         "NameError")
+    assert rows[1]["message"].startswith("the cell of exercise 2 · ")
     late = grading._rows(module, {"total_timeout": True}, owners, first, limits)
     assert {r["status"] for r in late} == {"timeout"}
-    dead = grading._rows(module, {"kernel_died": "x", "last_cell": 4}, owners, first, limits)
-    assert {r["status"] for r in dead} == {"error"} and "code cell 5" in dead[0]["message"]
+    places = {4: "the code cell under “Little's law”"}
+    dead = grading._rows(module, {"kernel_died": "x", "last_cell": 4}, owners, first, limits,
+                         places)
+    assert {r["status"] for r in dead} == {"error"}
+    assert "kernel died in the code cell under “Little's law”" in dead[0]["message"]
+    assert not any("code cell 5" in r["message"] for r in dead)
+
+
+def test_a_submissions_cells_are_placed_by_exercise_or_heading():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Start here\n\n## Little's law"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_markdown_cell("### Exercise 5 · Capacity for an SLO (3 points)"),
+        nbformat.v4.new_code_cell("def max_rate(service_time, slo_p95):\n    return 0")])
+    job, owners = grading._job(notebook, exercises.lesson00, Limits())
+    assert job["places"] == {0: "the code cell under “Little's law”"}
+    assert grading._place(1, owners, exercises.lesson00, job["places"]) == \
+        "the cell of exercise 5 · Capacity for an SLO"
 
 
 def test_lesson_is_found_from_metadata_tags_or_imports():
