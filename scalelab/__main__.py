@@ -5,7 +5,7 @@
                              [--timeout S] [--total-timeout S] [--memory MB] [--lesson lessonNN]
                              [--jobs N] [--isolation auto|namespace|user|none]
     python -m scalelab sync lessons/NN-….ipynb …
-    python -m scalelab list
+    python -m scalelab list [--guide lessons/instructor-guide.md]
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def main(argv=None) -> int:
                                             "scalelab/exercises/lessonNN.py")
     sync.add_argument("lessons", nargs="+", type=Path)
 
-    commands.add_parser("list", help="print every exercise as a Markdown table")
+    listing = commands.add_parser("list", help="print every exercise, lesson by lesson, as "
+                                               "Markdown tables")
+    listing.add_argument("--guide", type=Path, help="write the tables into this instructor "
+                                                    "guide's 'The exercises' section instead")
 
     args = parser.parse_args(argv)
     from . import course
@@ -66,6 +69,9 @@ def main(argv=None) -> int:
     elif args.command == "sync":
         for path in args.lessons:
             print(f"{path}: {'updated' if course.sync(path) else 'already up to date'}")
+    elif args.command == "list" and args.guide:
+        changed = course.write_guide_table(args.guide)
+        print(f"{args.guide}: {'updated' if changed else 'already up to date'}")
     elif args.command == "list":
         print(course.exercise_table())
     return 0

@@ -475,11 +475,26 @@ def test_answer_cells_are_found_without_metadata():
 
 # -- the command line and the guide -------------------------------------------------------------
 
-def test_list_prints_every_exercise(capsys):
+def test_list_prints_every_exercise_under_its_lessons_heading(capsys):
     assert main(["list"]) == 0
     table = capsys.readouterr().out
-    for exercise in ALL:
-        assert f"`{exercise.id}`" in table
+    for module in exercises.lessons():
+        heading = f"### Lesson {module.LESSON[-2:]} · {module.TITLE} ("
+        assert heading in table
+        for exercise in module.EXERCISES:
+            assert f"`{exercise.id}`" in table
+            assert table.index(heading) < table.index(f"`{exercise.id}`")
+
+
+def test_the_guides_exercise_tables_are_what_list_prints(tmp_path, capsys):
+    guide = (LESSONS / "instructor-guide.md").read_text()
+    assert course.exercise_table() in guide, (
+        "the guide's exercise tables are out of date: run `python -m scalelab list --guide "
+        "lessons/instructor-guide.md`")
+    stale = tmp_path / "guide.md"
+    stale.write_text(guide.replace("| `lesson00.q1` |", "| `lesson00.q1` (old) |"))
+    assert main(["list", "--guide", str(stale)]) == 0
+    assert stale.read_text() == guide and "updated" in capsys.readouterr().out
 
 
 def test_build_command_writes_both_copies(tmp_path, capsys):

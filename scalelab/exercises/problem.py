@@ -229,7 +229,9 @@ class Number(Exercise):
 
     def describe(self) -> str:
         within = "exactly" if self.tolerance == 0 else f"within {self.tolerance_text()}"
-        return f"{self.title}: a number, {within}"
+        named = len(self.mistakes)
+        mistakes = f"; names {named} known wrong answer{'s' * (named != 1)}" if named else ""
+        return f"{self.title}: a number, {within}{mistakes}"
 
 
 class Choice(Exercise):
