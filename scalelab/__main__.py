@@ -3,7 +3,7 @@
     python -m scalelab build --out DIR [lessons/NN-….ipynb …]
     python -m scalelab grade SUBMISSION.ipynb|FOLDER … --out grades.csv [--rates rates.csv]
                              [--timeout S] [--total-timeout S] [--memory MB] [--lesson lessonNN]
-                             [--jobs N] [--isolation auto|namespace|user|none]
+                             [--jobs N] [--isolation auto|namespace|user|none] [--skip-lab]
     python -m scalelab sync lessons/NN-….ipynb …
     python -m scalelab list [--guide lessons/instructor-guide.md]
 """
@@ -43,6 +43,9 @@ def main(argv=None) -> int:
                        default="auto", help="how submissions are isolated (default auto: a "
                                             "read-only sandbox when run as root)")
     grade.add_argument("--run-as", default="nobody", help="user for --isolation user")
+    grade.add_argument("--skip-lab", action="store_true",
+                       help="skip the cells that start the real lab (no exercise reads them; "
+                            "each lesson with them grades in seconds instead of ~a minute)")
 
     sync = commands.add_parser("sync", help="rewrite lessons' '## Exercises' sections from "
                                             "scalelab/exercises/lessonNN.py")
@@ -62,7 +65,7 @@ def main(argv=None) -> int:
     elif args.command == "grade":
         limits = course.Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout,
                                memory_mb=args.memory, isolation=args.isolation,
-                               run_as=args.run_as)
+                               run_as=args.run_as, lab_cells=not args.skip_lab)
         course.grade(args.submissions, args.out, args.rates, limits, lesson=args.lesson,
                      jobs=args.jobs)
         print(f"wrote {args.out}" + (f" and {args.rates}" if args.rates else ""))

@@ -524,3 +524,30 @@ def test_submissions_fixture_has_each_kind():
     assert set(EXPECTED) | {"ivan_not_a_notebook"} == names
     assert json.loads((SUBMISSIONS / "alice_correct.ipynb").read_text())["cells"]
     assert os.path.getsize(SUBMISSIONS / "gina_huge_output.ipynb") < 20_000
+
+
+def test_skip_lab_replaces_the_real_lab_cells_and_nothing_else():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import scalelab as sl"),
+        nbformat.v4.new_code_cell("with sl.lab.Lab(instances=3) as lab:\n    lab.load(100, "
+                                  "duration=5)"),
+        nbformat.v4.new_code_cell("res = sl.simulate(sl.workloads.constant(5, 5), "
+                                  "service_time=0.1)"),
+        nbformat.v4.new_code_cell("def max_rate(service_time, slo_p95):\n"
+                                  "    return 0 if sl.lab.redis_available() else 0")])
+    kept, _ = grading._job(notebook, exercises.lesson00, Limits())
+    skipped, _ = grading._job(notebook, exercises.lesson00, Limits(lab_cells=False))
+    before = [c.source for c in kept["notebook"].cells[:4]]
+    after = [c.source for c in skipped["notebook"].cells[:4]]
+    assert before == [c.source for c in notebook.cells]
+    # the lab cell goes; the simulation and the exercise's own cell stay, even if it says sl.lab
+    assert after == [before[0], grading.LAB_SKIPPED, before[2], before[3]]
+
+
+def test_the_grade_command_passes_skip_lab_on(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(course, "grade", lambda *args, **kwargs: seen.update(limits=args[3]))
+    main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--skip-lab"])
+    assert seen["limits"].lab_cells is False
+    main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv")])
+    assert seen["limits"].lab_cells is True

@@ -149,7 +149,8 @@ def _job(notebook, module, limits: Limits):
             owners[len(cells)] = owner
         elif heading:
             places[len(cells)] = f"the code cell under “{heading}”"
-        cells.append(nbformat.v4.new_code_cell(cell.source))
+        skip = not owner and not limits.lab_cells and starts_the_lab(cell.source)
+        cells.append(nbformat.v4.new_code_cell(LAB_SKIPPED if skip else cell.source))
     first = len(cells)
     for exercise in module.EXERCISES:
         cells.append(nbformat.v4.new_code_cell(
@@ -157,6 +158,18 @@ def _job(notebook, module, limits: Limits):
             f"_scalelab_emit({exercise.id!r}, lambda: {exercise.answer})"))
     runnable = nbformat.v4.new_notebook(cells=cells)
     return {"notebook": runnable, "first_grade_cell": first, "places": places}, owners
+
+
+# ``--skip-lab``: what replaces a cell that would start real processes. No exercise reads a
+# lab's measurements, so the grades do not change; the notebook runs in seconds instead.
+LAB_SKIPPED = "pass  # a real-lab cell, skipped while grading (--skip-lab)"
+_LAB = re.compile(r"\bsl\.lab\.|\bscalelab\.lab\b|^\s*from\s+scalelab\s+import\s+.*\blab\b",
+                  flags=re.MULTILINE)
+
+
+def starts_the_lab(source: str) -> bool:
+    """Whether a code cell uses the real lab (``sl.lab.…``): real processes and real time."""
+    return bool(_LAB.search(source))
 
 
 def _heading(markdown: str) -> str | None:
