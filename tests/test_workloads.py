@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 import tracemalloc
 
 import numpy as np
@@ -257,8 +256,7 @@ TOO_BIG = [
 
 @pytest.mark.parametrize("call, words", TOO_BIG, ids=[w.split(" =")[0] for _, w in TOO_BIG])
 def test_a_workload_too_big_for_memory_is_refused_before_any_allocation(call, words):
-    tracemalloc.start()
-    began = time.perf_counter()
+    tracemalloc.start()  # the oracle for "before any allocation": numpy's arrays are traced
     try:
         with pytest.raises(ValueError, match="this runs in memory") as info:
             call()
@@ -266,7 +264,7 @@ def test_a_workload_too_big_for_memory_is_refused_before_any_allocation(call, wo
     finally:
         tracemalloc.stop()
     assert words in str(info.value)
-    assert time.perf_counter() - began < 0.5 and peak < 1_000_000
+    assert peak < 1_000_000
 
 
 def test_the_largest_workload_allowed_is_ten_million_requests():
