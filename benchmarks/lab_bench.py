@@ -1,5 +1,5 @@
 """The real lab's benchmark: start-up, proxy overhead, throughput, and our load generator
-against Locust. Goals from issue 8 §3 and /work/shared/reference/real-lab.md.
+against Locust. Each row states its goal.
 
     python benchmarks/lab_bench.py            # everything, about 2 minutes
     python benchmarks/lab_bench.py --quick    # shorter runs; verdicts indicative only
@@ -39,9 +39,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # benchmark the working tree, not an installed copy
 
-import scalelab as sl
-from scalelab.lab.loadgen import LoadGenerator
-from scalelab.lab.loopthread import LoopThread
+import scalelab as sl  # noqa: E402 — after the path insert above
+from scalelab.lab.loadgen import LoadGenerator  # noqa: E402
+from scalelab.lab.loopthread import LoopThread  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str, str]] = []
 
@@ -261,7 +261,8 @@ def main() -> None:
     quick = args.quick
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores: above 2 means queued)")
     print(f"{'id':<4} {'what':<58} {'measured':>22}   {'goal':<16} verdict")
-    options = {"startup": {"repeats": 3 if quick else 5}, "overhead": {"duration": 2 if quick else 5},
+    options = {"startup": {"repeats": 3 if quick else 5},
+               "overhead": {"duration": 2 if quick else 5},
                "throughput": {"duration": 2 if quick else 5},
                "locust": {"duration": 3 if quick else 5, "rounds": 1 if quick else 3},
                "proxies": {"duration": 2 if quick else 5}, "kill": {"rounds": 1 if quick else 3}}

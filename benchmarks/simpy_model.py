@@ -1,7 +1,7 @@
 """The benchmark model in idiomatic SimPy: the "classic discrete-event" baseline that
 scalelab's simulator is timed against, and an independent oracle for its numbers.
 
-Model (as in /work/shared/reference/performance.md): Poisson arrivals of rate ``arrival_rate``
+Model: Poisson arrivals of rate ``arrival_rate``
 go to ``instances`` FIFO servers with one slot each and exponential service of mean
 ``service_time``. One SimPy process per request, one ``simpy.Resource(capacity=1)`` per
 instance. Routing policies:

@@ -26,7 +26,7 @@ __all__ = [
     "widgets", "workloads",
 ]
 
-_LAZY = {"plots", "widgets", "exercises", "lab", "scenarios", "testing"}
+_LAZY = {"capstone", "plots", "widgets", "exercises", "lab", "scenarios", "testing"}
 
 
 def __getattr__(name: str):

@@ -1,9 +1,10 @@
 """``python -m scalelab``: the instructor's commands (see lessons/instructor-guide.md).
 
-    python -m scalelab build --out DIR [lessons/NN-….ipynb …]
+    python -m scalelab build --out DIR [--held-out-seed N] [lessons/NN-….ipynb …]
     python -m scalelab grade SUBMISSION.ipynb|FOLDER … --out grades.csv [--rates rates.csv]
-                             [--timeout S] [--total-timeout S] [--memory MB] [--lesson lessonNN]
-                             [--jobs N] [--isolation auto|namespace|user|none] [--skip-lab]
+                             [--held-out-seed N] [--timeout S] [--total-timeout S]
+                             [--memory MB] [--lesson lessonNN] [--jobs N]
+                             [--isolation auto|namespace|user|none] [--skip-lab]
     python -m scalelab sync lessons/NN-….ipynb …
     python -m scalelab list [--guide lessons/instructor-guide.md]
 """
@@ -23,6 +24,8 @@ def main(argv=None) -> int:
     build = commands.add_parser("build", help="write DIR/instructor/ and DIR/student/ copies "
                                               "of the lessons (nbgrader-compatible)")
     build.add_argument("--out", required=True, type=Path, help="folder to write into")
+    build.add_argument("--held-out-seed", type=int, help="seed of the capstone's held-out "
+                       "scenarios (default: a fresh one, printed)")
     build.add_argument("lessons", nargs="*", type=Path,
                        help="lesson notebooks (default: lessons/*.ipynb)")
 
@@ -30,6 +33,8 @@ def main(argv=None) -> int:
     grade.add_argument("submissions", nargs="+", type=Path, help="notebooks or folders")
     grade.add_argument("--out", required=True, type=Path, help="CSV: one row per student "
                                                                "and exercise")
+    grade.add_argument("--held-out-seed", type=int, help="seed of the capstone's held-out "
+                       "scenarios: the one build printed")
     grade.add_argument("--rates", type=Path, help="CSV: pass rate per exercise (also printed)")
     grade.add_argument("--timeout", type=float, default=60.0,
                        help="seconds any one cell may run (default 60)")
@@ -60,14 +65,21 @@ def main(argv=None) -> int:
     from . import course
 
     if args.command == "build":
-        for path in course.build(args.out, args.lessons or None):
+        seed = args.held_out_seed
+        if seed is None:
+            lessons = args.lessons or sorted(Path("lessons").glob("*.ipynb"))
+            seed = course.draw_held_out_seed(lessons)
+        for path in course.build(args.out, args.lessons or None, held_out_seed=seed):
             print(path)
+        if seed is not None:
+            print(f"held-out seed: {seed} (only in the instructor copy; grade with "
+                  f"--held-out-seed {seed})")
     elif args.command == "grade":
         limits = course.Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout,
                                memory_mb=args.memory, isolation=args.isolation,
                                run_as=args.run_as, lab_cells=not args.skip_lab)
         course.grade(args.submissions, args.out, args.rates, limits, lesson=args.lesson,
-                     jobs=args.jobs)
+                     jobs=args.jobs, held_out_seed=args.held_out_seed)
         print(f"wrote {args.out}" + (f" and {args.rates}" if args.rates else ""))
     elif args.command == "sync":
         for path in args.lessons:

@@ -13,12 +13,13 @@ number of requests waiting or in service. The simulator keeps the answer within
 ...         busy = observation.utilization > 0.7
 ...         return observation.ready + observation.warming + (1 if busy else 0)
 
-Built-in policies, each following a real system (reference/algorithms.md §1–2):
+Built-in policies, each following a real system (the AWS EC2 Auto Scaling user guide;
+Kubernetes' ``pkg/controller/podautoscaler/replica_calculator.go``):
 
 - :class:`Threshold`: "if average CPU exceeds 70 % for 5 min, add one" — AWS simple scaling,
   with a cooldown after each action;
 - :class:`StepScaling`: AWS step scaling — bigger breaches add more, percentages rounded as
-  AWS rounds them (:func:`round_percent_change`);
+  AWS rounds them (:func:`round_percent_change`), paced by instance warm-up, not a cooldown;
 - :class:`TargetTracking`: AWS target tracking — ``ceil(current × metric / target)``, quick
   out, slow and conservative in;
 - :class:`HPA`: the Kubernetes Horizontal Pod Autoscaler — its replica formula, tolerance,
@@ -156,8 +157,8 @@ class _Cooldown:
 
 
 class _Alarms(_Builtin):
-    """AWS's simple and step scaling: alarms on utilization held for ``duration`` seconds,
-    and a ``cooldown`` after each action."""
+    """AWS simple scaling: alarms on utilization held for ``duration`` seconds, and a
+    ``cooldown`` after each action."""
 
     duration: float
     cooldown: float
@@ -172,7 +173,7 @@ class _Alarms(_Builtin):
 
 
 class Threshold(_Alarms):
-    """The course text's rule: utilization above ``scale_out_above`` for ``duration`` seconds
+    """The classic rule: utilization above ``scale_out_above`` for ``duration`` seconds
     adds ``step`` instances; below ``scale_in_below`` for ``duration`` seconds removes ``step``.
 
     Reads ``utilization`` (the average over ready instances), ``ready`` and ``warming``.
@@ -248,7 +249,7 @@ def round_percent_change(x: float) -> int:
 _ADJUSTMENT_TYPES = ("change", "percent", "exact")
 
 
-class StepScaling(_Alarms):
+class StepScaling(_Builtin):
     """AWS step scaling: the further utilization is past ``threshold``, the bigger the step.
 
     ``scale_out`` and ``scale_in`` are lists of ``(lower, upper, adjustment)``: bounds are
@@ -261,15 +262,20 @@ class StepScaling(_Alarms):
     The defaults are the AWS user guide's example: threshold 50 %, +10 % from 60 %, +30 % from
     70 %, −10 % below 40 %, −30 % below 30 %.
 
-    Reads ``utilization``, ``ready`` and ``warming``. An alarm acts once utilization has been
-    past the threshold for ``duration`` seconds (default 60: one CloudWatch minute) and then
-    again at every control step while it stays there. Scale-out never waits, but counts only
-    ready instances as capacity, so repeated alarms in the same step add nothing while new
-    instances boot. Scale-in waits until nothing is booting and ``cooldown`` seconds have
-    passed since the last action completed (the default cooldown, 300 s).
+    Reads ``utilization``, ``ready``, ``warming`` and ``time``. An alarm acts once
+    utilization has been past the threshold for ``duration`` seconds (default 60: one
+    CloudWatch minute), and then again once per ``period`` seconds (the alarm's period)
+    while it stays there. Step policies have **no cooldown**; they use the **instance
+    warm-up** instead: an instance is warming up while it boots and for ``warmup`` seconds
+    after it starts taking traffic (default 300 s, what AWS falls back to when no warm-up is
+    set). A warming instance does not count as capacity when scaling out, so repeated
+    alarms in the same step add nothing more while new instances warm up, and a bigger breach
+    adds only the difference; no scale-in happens while any instance is warming up. Not
+    modelled: AWS also leaves a warming instance's own metrics out of the group's average
+    (the simulator reports one average over the ready instances).
 
     >>> import scalelab as sl
-    >>> policy = sl.autoscalers.StepScaling(threshold=0.5)
+    >>> policy = sl.autoscalers.StepScaling(threshold=0.5, warmup=120)
     >>> wl = sl.workloads.ramp(10, 80, duration=1800)
     >>> res = sl.simulate(wl, instances=2, service_time=0.05, autoscaler=policy)
     """
@@ -278,18 +284,26 @@ class StepScaling(_Alarms):
                  scale_out=((0.0, 0.1, 0), (0.1, 0.2, 10), (0.2, None, 30)),
                  scale_in=((-0.1, 0.0, 0), (-0.2, -0.1, -10), (None, -0.2, -30)),
                  adjustment_type: str = "percent", min_adjustment_magnitude: int = 1,
-                 duration: float = 60.0, cooldown: float = 300.0):
+                 duration: float = 60.0, warmup: float = 300.0, period: float = 60.0):
         self.threshold = _validate.number("threshold", threshold, above=0, maximum=1)
         if adjustment_type not in _ADJUSTMENT_TYPES:
-            raise ValueError(f"adjustment_type must be one of {', '.join(map(repr, _ADJUSTMENT_TYPES))}"
-                             f", got {adjustment_type!r}")
+            allowed = ", ".join(map(repr, _ADJUSTMENT_TYPES))
+            raise ValueError(f"adjustment_type must be one of {allowed}, got {adjustment_type!r}")
         self.adjustment_type = adjustment_type
         self.scale_out = _steps("scale_out", scale_out, above=True, kind=adjustment_type)
         self.scale_in = _steps("scale_in", scale_in, above=False, kind=adjustment_type)
         self.min_adjustment_magnitude = _validate.integer(
             "min_adjustment_magnitude", min_adjustment_magnitude, minimum=1)
         self.duration = _validate.number("duration", duration, minimum=0)
-        self.cooldown = _validate.number("cooldown", cooldown, minimum=0)
+        self.warmup = _validate.number("warmup", warmup, minimum=0)
+        self.period = _validate.number("period", period, minimum=0)
+
+    def reset(self) -> None:
+        super().reset()
+        self._high, self._low = _Held(), _Held()
+        self._ready_at: list[float] = []   # when each instance started taking traffic
+        self._last_ready: int | None = None
+        self._last_action = -math.inf
 
     def desired(self, observation: Observation) -> int:
         self._ready_to_run()
@@ -298,22 +312,33 @@ class StepScaling(_Alarms):
         high = self._high.update(o, offset >= 0)
         low = self._low.update(o, offset <= 0)
         current = o.current
-        settled = self._clock.ready(o)
+        warm = self._in_warm_up(o)
+        if o.time - self._last_action < self.period - _EPS:
+            return _bounded(o, current)
         if high >= self.duration - _EPS:
             adjustment = _find_step(self.scale_out, offset, above=True)
             if adjustment is not None:
-                wanted = _bounded(o, self._apply(o.ready, adjustment))  # booting ones don't count
+                wanted = _bounded(o, self._apply(o.ready - warm, adjustment))
                 if wanted > current:
-                    self._clock.scaled_out()
+                    self._last_action = o.time
                     return wanted
-        if low >= self.duration - _EPS and settled and not o.warming:
+        if low >= self.duration - _EPS and not o.warming and not warm:
             adjustment = _find_step(self.scale_in, offset, above=False)
             if adjustment is not None:
                 wanted = _bounded(o, self._apply(current, adjustment))
                 if wanted < current:
-                    self._clock.scaled_in(o)
+                    self._last_action = o.time
                     return wanted
         return _bounded(o, current)
+
+    def _in_warm_up(self, o: Observation) -> int:
+        """Ready instances still within ``warmup`` seconds of taking their first request; the
+        instances found ready at the first observation count as warmed up."""
+        if self._last_ready is not None and o.ready > self._last_ready:
+            self._ready_at += [o.time] * (o.ready - self._last_ready)
+        self._last_ready = o.ready
+        self._ready_at = [t for t in self._ready_at if t + self.warmup > o.time + _EPS]
+        return min(len(self._ready_at), o.ready)
 
     def _apply(self, capacity: int, adjustment: int) -> int:
         if self.adjustment_type == "exact":

@@ -21,144 +21,22 @@ Built-in policies, each matching the reference behaviour named in its docstring:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
-from functools import lru_cache
-from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 
-from . import _validate
-
-
-class Request:
-    """What a balancer knows about a request: its ``id``, ``arrival`` time (s), ``user``, ``cost``."""
-
-    __slots__ = ("arrival", "cost", "id", "user")
-
-    def __init__(self, id: int, arrival: float, user: int | None = None, cost: float = 1.0):
-        self.id, self.arrival, self.user, self.cost = id, arrival, user, cost
-
-    def __repr__(self) -> str:
-        return f"Request(id={self.id}, arrival={self.arrival:.6g}, user={self.user}, cost={self.cost:g})"
-
-
-class _Flags(list):
-    """The list of health flags: it counts every change, so policies can cache the healthy set."""
-
-    changes = 0
-
-
-def _counting(name: str):
-    method = getattr(list, name)
-
-    def mutate(self, *args, **kwargs):
-        self.changes += 1
-        return method(self, *args, **kwargs)
-
-    mutate.__name__ = name
-    return mutate
-
-
-for _name in ("__setitem__", "__delitem__", "__iadd__", "append", "extend", "insert", "pop",
-              "remove", "clear", "sort", "reverse"):
-    setattr(_Flags, _name, _counting(_name))
-
-
-class ClusterState:
-    """The mutable per-instance numbers the simulator (or the real proxy) keeps up to date."""
-
-    def __init__(self, speeds, weights):
-        self.speed = [float(s) for s in speeds]
-        self.weight = [float(w) for w in weights]
-        self.healthy = [True] * len(self.speed)
-        self.inflight = [0] * len(self.speed)
-        self.latency = [0.0] * len(self.speed)
-
-    @property
-    def healthy(self) -> list[bool]:
-        """One flag per instance; setting one (or the whole list) is counted in ``changes``."""
-        return self._healthy
-
-    @healthy.setter
-    def healthy(self, flags) -> None:
-        before = getattr(self, "_healthy", None)
-        self._healthy = _Flags(flags)
-        self._healthy.changes = 0 if before is None else before.changes + 1
-
-    def add(self, speed: float = 1.0, weight: float = 1.0) -> int:
-        """Append an instance; return its index."""
-        for values, value in ((self.speed, speed), (self.weight, weight), (self.healthy, True),
-                              (self.inflight, 0), (self.latency, 0.0)):
-            values.append(value)
-        return len(self.speed) - 1
-
-
-class InstanceView:
-    """Read-only view of one instance."""
-
-    __slots__ = ("_state", "index")
-
-    def __init__(self, state: ClusterState, index: int):
-        object.__setattr__(self, "_state", state)
-        object.__setattr__(self, "index", index)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"instances are read-only: cannot set {name!r}")
-
-    healthy = property(lambda self: self._state.healthy[self.index])
-    inflight = property(lambda self: self._state.inflight[self.index])
-    speed = property(lambda self: self._state.speed[self.index])
-    weight = property(lambda self: self._state.weight[self.index])
-    latency = property(lambda self: self._state.latency[self.index])
-
-    def __repr__(self) -> str:
-        return (f"Instance(index={self.index}, healthy={self.healthy}, inflight={self.inflight}, "
-                f"speed={self.speed:g}, weight={self.weight:g}, latency={self.latency:.4g})")
-
-
-class InstancesView(Sequence):
-    """Read-only sequence of :class:`InstanceView`, one per instance, in index order."""
-
-    def __init__(self, state: ClusterState):
-        self._state = state
-        self._items = [InstanceView(state, i) for i in range(len(state.speed))]
-
-    def __len__(self) -> int:
-        return len(self._state.speed)
-
-    def __getitem__(self, index):
-        if len(self._items) != len(self._state.speed):
-            self._items = [InstanceView(self._state, i) for i in range(len(self._state.speed))]
-        return self._items[index]
-
-    def healthy(self) -> list[InstanceView]:
-        """The instances that are healthy now."""
-        return [self[i] for i, ok in enumerate(self._state.healthy) if ok]
-
-    @property
-    def health_changes(self) -> int:
-        """A counter that moves whenever an instance's health is set: while it and
-        ``len(instances)`` stay the same, so does the set of healthy instances."""
-        return self._state.healthy.changes
-
-    def __repr__(self) -> str:
-        return f"InstancesView({len(self)} instances, {len(self.healthy())} healthy)"
-
-
-def _state_of(instances) -> ClusterState:
-    """The numbers behind ``instances``: the view's own state, or a snapshot of any other
-    sequence of instance-like objects (then caches keyed on it rebuild on every call)."""
-    if isinstance(instances, InstancesView):
-        return instances._state
-    items = list(instances)
-    state = ClusterState([getattr(i, "speed", 1.0) for i in items],
-                         [getattr(i, "weight", 1.0) for i in items])
-    state.healthy = [bool(i.healthy) for i in items]
-    state.inflight = [int(i.inflight) for i in items]
-    return state
+from . import _validate, kernels
+from .hashing import MAX_RING_POINTS, hash64, jump_hash, ring  # noqa: F401 — jump_hash: public
+from .speedups import CountIndex, CountTracker, Draws, HealthyCache
+from .views import (  # noqa: F401 — part of this module's public face
+    ClusterState,
+    InstancesView,
+    InstanceView,
+    Request,
+    pick_avoiding,
+    state_of,
+)
 
 
 class Balancer:
@@ -169,6 +47,7 @@ class Balancer:
     """
 
     rng: np.random.Generator
+    _ready = False  # prepare() has given it a generator and reset its run state
 
     def pick(self, instances: InstancesView, request: Request):
         """Return the instance (or its index) for ``request``, or ``None`` if none is healthy."""
@@ -181,7 +60,16 @@ class Balancer:
         """Called when ``instance`` answers ``request`` after ``latency`` seconds."""
 
     def reset(self) -> None:
-        """Forget run state; called before every run."""
+        """Forget run state; called before every run. (A built-in policy used outside a run
+        resets itself before its first pick; ``super().reset()`` records that it is done.)"""
+        self._ready = True
+
+    fast_path = None
+    """Optional, for speed only: ``fast_path(specs, most)`` returns a kernel (see
+    ``scalelab.kernels``) that makes exactly the picks ``pick`` would make on instances
+    ``specs`` with at most ``most`` of them taking traffic at once, or None. A subclass that
+    overrides ``pick``, ``on_start``, ``on_finish`` or ``reset`` runs its own code, without
+    the fast path, unless it defines ``fast_path`` too (``routing.fast_path``)."""
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
@@ -189,13 +77,19 @@ class Balancer:
         return f"{type(self).__name__}({params})"
 
 
-def prepare(balancer, rng: np.random.Generator) -> None:
+def prepare(balancer, rng: np.random.Generator | None = None) -> None:
     """Before a run (simulated or real): give the policy its seeded generator, then let it
-    reset its run state. Works for any object with a ``pick`` method."""
-    try:
-        balancer.rng = rng
-    except AttributeError:
-        pass
+    reset its run state. Works for any object with a ``pick`` method. A built-in policy used
+    outside a run prepares itself at its first pick, with a generator seeded 0 unless it has
+    one, so its picks still repeat."""
+    if rng is None and getattr(balancer, "rng", None) is None:
+        rng = np.random.default_rng(0)
+    for name, value in (("rng", rng), ("_ready", True)):
+        if value is not None:
+            try:
+                setattr(balancer, name, value)
+            except AttributeError:
+                pass
     reset = getattr(balancer, "reset", None)
     if callable(reset):
         reset()
@@ -217,29 +111,18 @@ class StandIn:
             pass
 
 
-def pick_avoiding(balancer, instances: InstancesView, request: Request, tried: list[int]):
-    """``balancer.pick``, with the instances in ``tried`` shown as unhealthy: how a proxy
-    resends a request to another instance than the ones that already failed it."""
-    healthy = instances._state.healthy
-    saved = [healthy[j] for j in tried]
-    for j in tried:
-        healthy[j] = False
-    try:
-        return balancer.pick(instances, request)
-    finally:
-        for j, was in zip(tried, saved):
-            healthy[j] = was
-
-
 class RoundRobin(Balancer):
-    """Each healthy instance in turn: 0, 1, 2, …, N−1, 0, 1, … (the course text's balancer)."""
+    """Each healthy instance in turn: 0, 1, 2, …, N−1, 0, 1, …"""
 
-    _next = 0
+    _next = 0  # also for a subclass whose reset() does not call this one
 
     def reset(self) -> None:
+        super().reset()
         self._next = 0
 
     def pick(self, instances, request):
+        if not self._ready:
+            prepare(self)
         n = len(instances)
         for step in range(n):
             candidate = instances[(self._next + step) % n]
@@ -248,9 +131,10 @@ class RoundRobin(Balancer):
                 return candidate
         return None
 
-    def assign(self, count: int, n_instances: int) -> np.ndarray:
-        """The indices ``pick`` would give ``count`` requests while all instances are healthy."""
-        return (np.arange(count) + self._next) % n_instances
+    def fast_path(self, specs, most):
+        if not self._ready:
+            prepare(self)
+        return kernels.round_robin(specs, self._next)
 
 
 class WeightedRoundRobin(Balancer):
@@ -273,10 +157,11 @@ class WeightedRoundRobin(Balancer):
         self.weights = None if weights is None else _weights(weights)
 
     def reset(self) -> None:
+        super().reset()
         self._current: list[float] = []
 
     def pick(self, instances, request):
-        state = _state_of(instances)
+        state = state_of(instances)
         healthy = state.healthy
         n = len(healthy)
         weights = state.weight if self.weights is None else self.weights
@@ -284,8 +169,8 @@ class WeightedRoundRobin(Balancer):
             raise ValueError(f"WeightedRoundRobin has {len(weights)} weights but the cluster has "
                              f"{n} instance{'s' * (n != 1)}: pass one weight per instance, or "
                              "weights=None to read each instance's weight")
-        if "_current" not in vars(self):  # used before any run
-            self.reset()
+        if not self._ready:
+            prepare(self)
         current = self._current
         current.extend([0] * (n - len(current)))
         best, total = -1, 0
@@ -318,65 +203,31 @@ class Random(Balancer):
         self.seed = None if seed is None else _validate.seed(seed)
 
     def reset(self) -> None:
-        if self.seed is not None:
-            self.rng = np.random.default_rng(self.seed)
+        super().reset()
+        _seeded(self)
 
     def pick(self, instances, request):
-        if getattr(self, "rng", None) is None:  # used before any run
-            _seeded(self)
+        if not self._ready:
+            prepare(self)
         healthy = instances.healthy()
         if not healthy:
             return None
         return healthy[int(self.rng.integers(len(healthy)))]
 
-    def assign(self, count: int, n_instances: int) -> np.ndarray:
-        """The indices ``pick`` would give ``count`` requests while all instances are healthy."""
-        return self.rng.integers(0, n_instances, count, dtype=np.int32)
-
-
-class _Draws:
-    """Uniform random integers drawn from a policy's ``rng`` in blocks (one numpy call per
-    thousands of picks), so a pick costs no more than a list lookup."""
-
-    _BLOCK = 4096
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng, self.values, self.next = rng, [], 0
-
-    def below(self, m: int) -> int:
-        """A uniform integer in [0, m): (32 random bits × m) >> 32."""
-        if self.next == len(self.values):
-            self.values = self.rng.integers(0, 1 << 32, self._BLOCK, dtype=np.uint64).tolist()
-            self.next = 0
-        x = self.values[self.next]
-        self.next += 1
-        return (x * m) >> 32
-
-
-class _HealthyCache:
-    """The indices of the healthy instances, recomputed only when health changes."""
-
-    def __init__(self):
-        self.key, self.indices, self.all = None, [], False
-
-    def get(self, instances, state: ClusterState) -> tuple[list[int], bool]:
-        """``(healthy indices, whether every instance is healthy)``."""
-        flags = state.healthy
-        key = (state, len(flags), flags.changes)
-        if key != self.key or not isinstance(instances, InstancesView):
-            self.indices = [i for i, ok in enumerate(flags) if ok]
-            self.all = len(self.indices) == len(flags)
-            self.key = key
-        return self.indices, self.all
+    def fast_path(self, specs, most):
+        if not self._ready:
+            prepare(self)
+        return kernels.uniform(specs, self.rng)
 
 
 def _seeded(policy) -> None:
-    """Give a policy with ``seed`` its own generator; without one keep the simulator's."""
+    """Give a policy with ``seed`` its own generator; without one keep the simulator's (or,
+    used outside a run, one seeded 0: still repeatable). Then its block of draws."""
     if policy.seed is not None:
         policy.rng = np.random.default_rng(policy.seed)
     elif getattr(policy, "rng", None) is None:
-        policy.rng = np.random.default_rng(0)  # used outside a run: still repeatable
-    policy._draws = _Draws(policy.rng)
+        policy.rng = np.random.default_rng(0)
+    policy._draws = Draws(policy.rng)
 
 
 class PowerOfTwoChoices(Balancer):
@@ -395,13 +246,14 @@ class PowerOfTwoChoices(Balancer):
         self.seed = None if seed is None else _validate.seed(seed)
 
     def reset(self) -> None:
+        super().reset()
         _seeded(self)
-        self._healthy = _HealthyCache()
+        self._healthy = HealthyCache()
 
     def pick(self, instances, request):
-        if not hasattr(self, "_draws"):
-            self.reset()
-        state = _state_of(instances)
+        if not self._ready:
+            prepare(self)
+        state = state_of(instances)
         healthy, everyone = self._healthy.get(instances, state)
         m = len(healthy)
         if m == 0:
@@ -414,186 +266,33 @@ class PowerOfTwoChoices(Balancer):
         inflight = state.inflight
         return instances[second if inflight[second] < inflight[first] else first]
 
-
-class _CountIndex:
-    """Healthy instances bucketed by in-flight count, so the least loaded one is found in O(1).
-
-    Bucket c is a heap of keys ``i − s·2³²`` for its instances i: the top is the largest s,
-    then the lowest index. s is an instance's NGINX ``current_weight`` minus the bucket's
-    ``offset``, so adding 1 to every instance in a bucket is ``offset[c] += 1``. Keys left
-    behind by moves are skipped when they reach the top, and swept when they pile up.
-    """
-
-    _MASK = (1 << 32) - 1
-
-    def __init__(self, counts, healthy, current):
-        n = len(counts)
-        self.count = list(counts)
-        self.where = [-1] * n        # the bucket an instance is in; −1: unhealthy, in none
-        self.key = [0] * n
-        self.heaps: list[list[int]] = []
-        self.size: list[int] = []
-        self.offset: list[int] = []
-        self.low = 0
-        for i in range(n):
-            if healthy[i]:
-                self._insert(i, self.count[i], current[i], push=False)
-        for heap in self.heaps:
-            heapify(heap)
-        self.low = 0
-
-    def _insert(self, i: int, c: int, current: int, push: bool = True) -> None:
-        heaps = self.heaps
-        while len(heaps) <= c:
-            heaps.append([])
-            self.size.append(0)
-            self.offset.append(0)
-        key = i - ((current - self.offset[c]) << 32)
-        heap = heaps[c]
-        if push:
-            heappush(heap, key)
-        else:
-            heap.append(key)
-        self.key[i] = key
-        self.where[i] = c
-        size = self.size[c] = self.size[c] + 1
-        self.low = min(self.low, c)
-        if len(heap) > 2 * size + 32:
-            self._sweep(c)
-
-    def _sweep(self, c: int) -> None:
-        where, key = self.where, self.key
-        heap = list({k for k in self.heaps[c] if where[k & self._MASK] == c
-                     and key[k & self._MASK] == k})
-        heapify(heap)
-        self.heaps[c] = heap
-
-    def current(self, i: int) -> int:
-        """Instance i's current_weight (it must be in a bucket)."""
-        return self.offset[self.where[i]] - ((self.key[i] - i) >> 32)
-
-    def move(self, i: int, count: int) -> None:
-        """Instance i now has ``count`` requests in flight (the hot path: kept inline)."""
-        self.count[i] = count
-        c = self.where[i]
-        if c < 0 or c == count:
-            return
-        heaps, size, offset = self.heaps, self.size, self.offset
-        if count >= len(heaps):
-            self._insert(i, count, offset[c] - ((self.key[i] - i) >> 32))
-            size[c] -= 1
-            return
-        size[c] -= 1
-        key = i - ((offset[c] - ((self.key[i] - i) >> 32) - offset[count]) << 32)
-        heap = heaps[count]
-        heappush(heap, key)
-        self.key[i] = key
-        self.where[i] = count
-        size[count] += 1
-        if count < c:
-            self.low = min(self.low, count)
-        if len(heap) > 2 * size[count] + 32:
-            self._sweep(count)
-
-    def lowest(self) -> int:
-        """The instance to pick from the lowest bucket (−1 if none is healthy); moves ``low``
-        up to that bucket and drops stale keys from its top."""
-        size, low = self.size, self.low
-        while low < len(size) and size[low] == 0:
-            low += 1
-        self.low = low
-        if low == len(size):
-            return -1
-        heap, where, key = self.heaps[low], self.where, self.key
-        while True:
-            top = heap[0]
-            i = top & self._MASK
-            if where[i] == low and key[i] == top:
-                return i
-            heappop(heap)
-
-    def take(self, i: int) -> None:
-        """NGINX's tie-break among the k instances of the lowest bucket, which ``lowest()``
-        just returned i from: each gains 1, then i (the highest) loses k."""
-        low = self.low
-        k = self.size[low]
-        self.offset[low] += 1
-        new = self.key[i] + (k << 32)
-        heapreplace(self.heaps[low], new)
-        self.key[i] = new
+    def fast_path(self, specs, most):
+        if not self._ready:
+            prepare(self)
+        return kernels.power_of_two(specs, self._draws)
 
 
 class _Counted(Balancer):
-    """Shared machinery of the least-loaded policies: a :class:`_CountIndex` kept up to date
-    from ``on_start``/``on_finish`` and rebuilt from the view whenever it may have drifted."""
-
-    _view = None  # until reset() runs
+    """The least-loaded policies' shared part: a count index (``speedups.CountTracker``) kept
+    up to date from ``on_start``/``on_finish``, so a pick costs O(1)."""
 
     def reset(self) -> None:
-        self._index: _CountIndex | None = None
-        self._view = None            # the InstancesView the index mirrors …
-        self._flags = None           # … its health flags, their change count and length
-        self._changes = self._n = -1
-        self._inflight = None        # … and its in-flight counts
-        self._unstarted = False      # a pick was not followed by on_start: re-check the counts
+        super().reset()
+        self._counts = CountTracker(self._rebuild)
 
     def on_start(self, instance, request) -> None:
-        self._unstarted = False
-        index = self._index
-        if index is not None:
-            try:
-                index.move(instance.index, instance.inflight)
-            except IndexError:  # an instance added since the last pick: rebuild at the next
-                self._unstarted = True
+        self._counts.started(instance)
 
     def on_finish(self, instance, request, latency) -> None:
-        index = self._index
-        if index is not None:
-            try:
-                index.move(instance.index, instance.inflight)
-            except IndexError:
-                self._unstarted = True
+        self._counts.finished(instance)
 
-    def _synced(self, instances) -> _CountIndex | None:
-        """The count index, rebuilt from the view when it may have drifted: another view, a
-        health change, more instances, or counts changed by something other than a run."""
-        if instances is self._view and not self._unstarted:
-            state = instances._state
-            flags = state._healthy
-            if flags is self._flags and flags.changes == self._changes and \
-                    len(flags) == self._n and state.inflight is self._inflight:
-                self._unstarted = True
-                return self._index
-        if "_index" not in vars(self):  # used before any run
-            self.reset()
-        state = _state_of(instances)
-        flags = state.healthy
-        index = self._index
-        if (instances is not self._view or flags is not self._flags
-                or flags.changes != self._changes or len(flags) != self._n
-                or state.inflight is not self._inflight
-                or (index is not None and index.count != state.inflight)):
-            self._index = index = self._rebuild(state)
-            self._view = instances if isinstance(instances, InstancesView) else None
-            self._flags, self._changes, self._n = flags, flags.changes, len(flags)
-            self._inflight = state.inflight
-        self._unstarted = True
-        return index
+    def _lowest(self, instances) -> tuple[CountIndex | None, int]:
+        if not self._ready:
+            prepare(self)
+        return self._counts.lowest(instances)
 
-    def _lowest(self, instances) -> tuple[_CountIndex | None, int]:
-        """The count index and its least loaded healthy instance (−1: none healthy)."""
-        index = self._synced(instances)
-        if index is None:
-            return None, -1
-        i = index.lowest()
-        if i >= 0 and self._inflight[i] != index.count[i]:  # changed behind the hooks' back
-            self._unstarted = True
-            index = self._synced(instances)
-            i = index.lowest() if index is not None else -1
-        return index, i
-
-    def _rebuild(self, state: ClusterState) -> _CountIndex | None:
-        return _CountIndex(state.inflight, state.healthy, [0] * len(state.healthy))
+    def _rebuild(self, state: ClusterState, index: CountIndex | None) -> CountIndex | None:
+        return CountIndex(state.inflight, state.healthy, [0] * len(state.healthy))
 
 
 class JoinShortestQueue(_Counted):
@@ -612,6 +311,9 @@ class JoinShortestQueue(_Counted):
     def pick(self, instances, request):
         _, i = self._lowest(instances)
         return None if i < 0 else instances[i]
+
+    def fast_path(self, specs, most):
+        return kernels.shortest_queue(specs, most)
 
 
 class LeastConnections(_Counted):
@@ -639,17 +341,20 @@ class LeastConnections(_Counted):
     def pick(self, instances, request):
         index, i = self._lowest(instances)
         if index is None:
-            return self._scan(instances, _state_of(instances))
+            return self._scan(instances, state_of(instances))
         if i < 0:
             return None
         if index.size[index.low] > 1:
             index.take(i)
         return instances[i]
 
-    def _rebuild(self, state: ClusterState) -> _CountIndex | None:
+    def fast_path(self, specs, most):
+        return kernels.least_connections(specs, most)
+
+    def _rebuild(self, state: ClusterState, index: CountIndex | None) -> CountIndex | None:
         current = self._current
-        if self._index is not None:  # carry the tie-break scores over
-            index, unit = self._index, self._unit
+        if index is not None:  # carry the tie-break scores over
+            unit = self._unit
             for i in range(len(index.where)):
                 if index.where[i] >= 0:
                     current[i] = index.current(i) * unit
@@ -658,7 +363,7 @@ class LeastConnections(_Counted):
         weights = state.weight
         if n and min(weights) == max(weights):
             self._unit = unit = weights[0]
-            return _CountIndex(state.inflight, state.healthy, [round(c / unit) for c in current])
+            return CountIndex(state.inflight, state.healthy, [round(c / unit) for c in current])
         return None
 
     def _scan(self, instances, state: ClusterState):
@@ -688,18 +393,6 @@ class LeastConnections(_Counted):
         return instances[best]
 
 
-def _hash64(text: str) -> int:
-    """A stable 64-bit hash (the first 8 bytes of MD5), the same in every process."""
-    return int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "big")
-
-
-@lru_cache(maxsize=16)
-def _ring(n_instances: int, vnodes: int) -> tuple[list[int], list[int]]:
-    """Sorted ring points ``hash(f"{index}_{v}")`` and the instance owning each."""
-    points = sorted((_hash64(f"{i}_{v}"), i) for i in range(n_instances) for v in range(vnodes))
-    return [p for p, _ in points], [i for _, i in points]
-
-
 class ConsistentHash(Balancer):
     """Ring hash (ketama): the same user always reaches the same instance, and adding an
     instance moves only about 1/N of the users, all of them to the new instance.
@@ -719,15 +412,21 @@ class ConsistentHash(Balancer):
 
     def __init__(self, vnodes: int = 100):
         self.vnodes = _validate.integer("vnodes", vnodes, minimum=1)
+        if self.vnodes > MAX_RING_POINTS // 10:
+            raise ValueError(f"vnodes must be between 1 and {MAX_RING_POINTS // 10:,}, "
+                             f"got {self.vnodes:,}")
 
     def pick(self, instances, request):
-        state = _state_of(instances)
+        state = state_of(instances)
         healthy = state.healthy
         if not healthy:
             return None
-        points, owners = _ring(len(healthy), self.vnodes)
+        if len(healthy) * self.vnodes > MAX_RING_POINTS:
+            raise ValueError(f"vnodes × instances must be ≤ {MAX_RING_POINTS:,} ring points, got "
+                             f"{self.vnodes:,} × {len(healthy):,}: use fewer vnodes")
+        points, owners = ring(len(healthy), self.vnodes)
         key = request.id if request.user is None else request.user
-        k = bisect_left(points, _hash64(str(key)))
+        k = bisect_left(points, hash64(str(key)))
         size = len(points)
         owner = owners[k % size]
         if healthy[owner]:
@@ -739,26 +438,6 @@ class ConsistentHash(Balancer):
             if healthy[owner]:
                 return instances[owner]
         return None  # unreachable: some instance is healthy
-
-
-def jump_hash(key: int, buckets: int) -> int:
-    """Lamping and Veach's jump consistent hash: the bucket in [0, buckets) for a 64-bit key.
-
-    Going from n to n+1 buckets moves only the keys that land in the new bucket.
-
-    >>> [jump_hash(k, 10) for k in range(5)]
-    [0, 6, 6, 8, 1]
-    """
-    key = _validate.integer("key", key, minimum=0)
-    if key >= 1 << 64:
-        raise ValueError(f"key must be < 2**64 (an unsigned 64-bit integer), got {key}")
-    buckets = _validate.integer("buckets", buckets, minimum=1)
-    b, j = -1, 0
-    while j < buckets:
-        b = j
-        key = (key * 2862933555777941757 + 1) & 0xFFFF_FFFF_FFFF_FFFF
-        j = int((b + 1) * ((1 << 31) / ((key >> 33) + 1)))
-    return b
 
 
 #: Finagle's penalty for an instance with requests in flight but no answer yet:
@@ -789,8 +468,9 @@ class PeakEWMA(Balancer):
         self.penalty = _validate.positive("penalty", penalty)
 
     def reset(self) -> None:
+        super().reset()
         _seeded(self)
-        self._healthy = _HealthyCache()
+        self._healthy = HealthyCache()
         self._cost: list[float] = []    # seconds
         self._stamp: list[float] = []   # when each cost was last brought up to date (s)
 
@@ -806,9 +486,9 @@ class PeakEWMA(Balancer):
         return self.penalty + pending if cost == 0.0 and pending > 0 else cost * (pending + 1)
 
     def pick(self, instances, request):
-        if not hasattr(self, "_cost"):
-            self.reset()
-        state = _state_of(instances)
+        if not self._ready:
+            prepare(self)
+        state = state_of(instances)
         healthy, _ = self._healthy.get(instances, state)
         m = len(healthy)
         if m <= 1:
@@ -850,16 +530,13 @@ class Sticky(Balancer):
             raise TypeError(f"fallback must be a balancer with a pick method, got {fallback!r}")
 
     def reset(self) -> None:
+        super().reset()
         self._pinned: dict[int, int] = {}
-        if getattr(self, "rng", None) is not None:
-            self.fallback.rng = self.rng
-        reset = getattr(self.fallback, "reset", None)
-        if callable(reset):
-            reset()
+        prepare(self.fallback, getattr(self, "rng", None))
 
     def pick(self, instances, request):
-        if "_pinned" not in vars(self):
-            self.reset()
+        if not self._ready:
+            prepare(self)
         pinned = self._pinned.get(request.user) if request.user is not None else None
         if pinned is not None and pinned < len(instances) and instances[pinned].healthy:
             return instances[pinned]

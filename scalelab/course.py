@@ -206,18 +206,42 @@ def _nbgrader(grade_id: str, *, solution=False, grade=False, locked=False, point
     return meta
 
 
-def _grade_cell(exercise: Exercise):
+def _grade_cell(exercise: Exercise, held_out_seed: int | None = None):
     worth = f"{exercise.points:g} point{'s' if exercise.points != 1 else ''}"
     source = "\n".join([
         f"# Graded: {exercise.id} ({worth}). The instructor's checks run here when grading.",
         BEGIN_HIDDEN,
         f"import scalelab.exercises.{exercise.id.split('.')[0]} as _lesson",
-        f"_lesson.{exercise.name}.grade({exercise.answer}).assert_passed()",
+        f"_lesson.{exercise.name}.grade({exercise.answer}{_held_out(exercise, held_out_seed)})"
+        ".assert_passed()",
         END_HIDDEN])
     grade_id = _cell_id(exercise.id, "checks")
     return nbformat.v4.new_code_cell(source, id=grade_id, metadata={
         "nbgrader": _nbgrader(grade_id, grade=True, locked=True, points=exercise.points),
         "scalelab": {"grades": exercise.id}, "editable": False, "deletable": False})
+
+
+def _held_out(exercise: Exercise, seed: int | None) -> str:
+    """The grade call's extra argument for an exercise graded on held-out scenarios: the
+    instructor's seed, which only the instructor's copy holds."""
+    return f", held_out_seed={seed}" if getattr(exercise, "held_out", False) else ""
+
+
+def draw_held_out_seed(lessons) -> int | None:
+    """A fresh seed for the held-out scenarios if any of ``lessons`` has such an exercise."""
+    import secrets
+
+    modules = [module_for(Path(p)) for p in lessons]
+    needed = any(getattr(e, "held_out", False) for m in modules if m for e in m.EXERCISES)
+    return secrets.randbelow(1_000_000) if needed else None
+
+
+def _manual_cell(cell) -> None:
+    """A markdown answer graded by hand (``{"scalelab": {"manual": id, "points": n}}``): what
+    nbgrader calls a manually graded answer cell."""
+    tags = cell.metadata["scalelab"]
+    cell.metadata["nbgrader"] = _nbgrader(_cell_id(tags["manual"]), solution=True, grade=True,
+                                          points=tags.get("points", 1))
 
 
 def _tags(cell, module) -> dict:
@@ -236,14 +260,17 @@ def _tags(cell, module) -> dict:
     return tags
 
 
-def instructor_notebook(notebook, module):
-    """The instructor's copy: solutions in place, a locked grade cell after each answer."""
+def instructor_notebook(notebook, module, held_out_seed: int | None = None):
+    """The instructor's copy: solutions in place, a locked grade cell after each answer
+    (with ``held_out_seed`` for exercises graded on held-out scenarios)."""
     notebook = copy.deepcopy(notebook)
     by_id = {e.id: e for e in module.EXERCISES}
     seen, cells = set(), []
     for cell in notebook.cells:
         tags = _tags(cell, module)
         cells.append(cell)
+        if "manual" in tags:
+            _manual_cell(cell)
         if "setup" in tags:
             cell.metadata["nbgrader"] = _nbgrader(_cell_id(tags["setup"], "setup"), locked=True)
             cell.metadata.update(editable=False, deletable=False)
@@ -258,7 +285,7 @@ def instructor_notebook(notebook, module):
         cell.source = cell.source.replace(exercise.stub, solution_region(exercise), 1)
         cell.metadata["nbgrader"] = _nbgrader(_cell_id(exercise.id, "answer"), solution=True)
         if exercise.points and not isinstance(exercise, Prediction):
-            cells.append(_grade_cell(exercise))
+            cells.append(_grade_cell(exercise, held_out_seed))
     missing = [e.id for e in module.EXERCISES if e.id not in seen]
     if missing:
         raise BuildError(f"{module.NOTEBOOK} has no cell for {', '.join(missing)}; run "
@@ -297,14 +324,18 @@ def checksum(cell) -> str:
     return hashlib.md5("".join(parts).encode()).hexdigest()  # nbgrader's own choice
 
 
-def build(out: Path, lessons=None) -> list[Path]:
+def build(out: Path, lessons=None, held_out_seed: int | None = None) -> list[Path]:
     """Write ``out/instructor/`` and ``out/student/`` for each lesson (default: every
-    ``lessons/*.ipynb`` that has exercises). Returns the files written."""
+    ``lessons/*.ipynb`` that has exercises). Returns the files written. Held-out scenarios
+    (the capstone's) are drawn from ``held_out_seed`` (default: a fresh one; see
+    :func:`draw_held_out_seed`), written only into the instructor's copy."""
     out = Path(out)
     paths = [Path(p) for p in lessons] if lessons else sorted(Path("lessons").glob("*.ipynb"))
     if not paths:
         raise BuildError("no lessons to build: pass lessons/NN-….ipynb or run from the "
                          "repository root")
+    if held_out_seed is None:
+        held_out_seed = draw_held_out_seed(paths)
     written, assets = [], set()
     for kind in ("instructor", "student"):
         (out / kind).mkdir(parents=True, exist_ok=True)
@@ -313,7 +344,7 @@ def build(out: Path, lessons=None) -> list[Path]:
         module = module_for(path, notebook)
         copies = {"instructor": notebook, "student": notebook}
         if module is not None:
-            copies["instructor"] = instructor_notebook(notebook, module)
+            copies["instructor"] = instructor_notebook(notebook, module, held_out_seed)
             copies["student"] = student_notebook(copies["instructor"], module)
         for kind, result in copies.items():
             nbformat.validate(result)
@@ -389,7 +420,7 @@ def write_guide_table(path: Path) -> bool:
 # calculation; code is written, run and mended).
 WORDS_PER_MINUTE = 200
 EXERCISE_MINUTES = {"number": 2, "choice": 2, "prediction": 1, "function": 8, "class": 10,
-                    "test design": 10}
+                    "test design": 10, "design": 20}
 STATED_LENGTH = re.compile(r"\*\*About (\d+) minutes\.\*\*")
 
 
@@ -413,6 +444,7 @@ def stated_minutes(path: Path) -> int | None:
 
 
 __all__ = ["BuildError", "EXERCISE_MINUTES", "Limits", "WORDS_PER_MINUTE", "build",
+           "draw_held_out_seed",
            "clear_hidden_tests", "clear_solutions", "exercise_cells", "exercise_table", "grade",
            "instructor_notebook", "lesson_minutes", "module_for", "module_in", "solution_region",
            "split_solution", "stated_minutes", "student_notebook", "sync"]

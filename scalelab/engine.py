@@ -1,6 +1,7 @@
-"""The simulator's event loop, for everything the numpy scan cannot do: policies that look
-at the cluster's state, several slots per instance, bounded queues, failures and health
-checks, sessions, and the autoscaler's control loop.
+"""The simulator's general loop: every policy, every feature — several slots per instance,
+bounded queues, failures and health checks, sessions, the autoscaler's control loop — with
+the policy's ``pick`` and hooks called for every request (``sim`` decides when a fast path
+may stand in for it).
 
 Service is FIFO, so a request's finish time is fixed when it is sent: the loop walks the
 arrivals in time order and, before each one, handles the answers and events due by then
@@ -17,23 +18,34 @@ import math
 import numpy as np
 
 from .autoscalers import Observation
-from .balancers import Balancer, ClusterState, InstancesView, InstanceView, Request, pick_avoiding
-from .failures import Crash, Hang, Pause, Slowdown, end_of_work
+from .config import ClusterConfig
+from .failures import Crash, Hang, Pause, ProbeCounts, Slowdown, end_of_work
 from .result import REQUEST_FIELDS, Status
+from .routing import checked_desired, checked_pick, hook, record_latency
+from .views import ClusterState, InstancesView, InstanceView, Request, pick_avoiding
 
 ERROR_PAUSE = 0.1  # s a closed-loop user waits after an instant error when it does not think
+DEFAULT_HANG_TIMEOUT = 30.0  # s a client waits on a hung instance when no timeout is given
 
 
 class Loop:
-    """One pass over ``workload``'s arrivals; ``run()`` returns (records, lifetimes, log)."""
+    """One pass over ``workload``'s arrivals (with ``work`` seconds each at speed 1) through
+    the cluster ``config`` describes; ``run()`` returns (records, lifetimes, log). Timed
+    events (control steps, probes) run up to ``horizon`` s (default: the last arrival)."""
 
-    def __init__(self, workload, work, specs, balancer, *, queue_limit=None, health_check=None,
-                 failures=(), retries=0, hang_timeout=30.0, sessions=None, scaling=None):
+    def __init__(self, config: ClusterConfig, workload, work, horizon: float | None = None):
+        specs = config.instances
+        self.config = config
         self.workload, self.work = workload, work.tolist()
         self.specs = list(specs)
-        self.balancer = balancer
-        self.queue_limit, self.retries, self.hang_timeout = queue_limit, retries, hang_timeout
-        self.health_check, self.sessions, self.scaling = health_check, sessions, scaling
+        self.balancer = config.balancer
+        self.queue_limit, self.retries = config.queue_limit, config.retries
+        self.hang_timeout = DEFAULT_HANG_TIMEOUT if config.timeout is None else config.timeout
+        self.health_check, self.sessions = config.health_check, config.sessions
+        self.scaling = config.autoscaler is not None
+        arrivals = workload.arrivals
+        self.horizon = horizon if horizon is not None else \
+            float(arrivals[-1]) if len(arrivals) else 0.0
         self.state = ClusterState([s.speed for s in specs], [s.weight for s in specs])
         self.view = InstancesView(self.state)
         self.slot_free = [[0.0] * s.slots for s in specs]
@@ -42,8 +54,8 @@ class Loop:
         self.slow = [1.0] * len(specs)
         self.pauses: list[list[Pause]] = [[] for _ in specs]
         self.in_service = [True] * len(specs)   # False while booting or once removed
-        self.probe_fails = [0] * len(specs)
-        self.probe_oks = [0] * len(specs)
+        self.probes = None if self.health_check is None else \
+            ProbeCounts(self.health_check, len(specs))
         self.lifetimes = [[0.0, 0.0, math.inf] for _ in specs]  # launch, ready, removed
         self.departures: list[tuple[float, int, int]] = []
         self.requests: dict[int, Request] = {}
@@ -54,59 +66,49 @@ class Loop:
         self.start, self.end, self.service = [0.0] * n, [0.0] * n, [0.0] * n
         self.instance, self.status, self.tries = [-1] * n, [int(Status.OK)] * n, [0] * n
         self.lost = [False] * n
-        self.on_start = _hook(balancer, "on_start")
-        self.on_finish = _hook(balancer, "on_finish")
+        self.on_start = hook(self.balancer, "on_start")
+        self.on_finish = hook(self.balancer, "on_finish")
         self.busy_done = 0.0        # service seconds of every answered request so far
         self.arrived = 0
         self.recent_latencies: list[float] = []
         self.sends: list[tuple[float, int]] | None = None  # closed loop: users' next sends
-        if sessions is not None:
-            sessions.reset(len(specs))
-        for failure in failures:
+        if self.sessions is not None:
+            self.sessions.reset(len(specs))
+        for failure in config.failures:
             self._schedule_failure(failure)
-        if health_check is not None:
-            self._schedule(health_check.interval, self._probe_all)
-        if scaling is not None:
-            self._schedule(scaling.interval, self._control, 0.0)
+        if self.health_check is not None:
+            self._schedule(self.health_check.interval, self._probe_all)
+        if self.scaling:
+            self._schedule(config.control_interval, self._control, 0.0)
 
     # -- the main pass ---------------------------------------------------------------------
 
-    @property
-    def plain(self) -> bool:
-        """Nothing but routing and queueing: the case :meth:`_run_plain` streamlines."""
-        return (self.queue_limit is None and self.health_check is None and not self.events
-                and self.sessions is None and self.scaling is None
-                and all(not p for p in self.pauses) and self.workload.user is None
-                and self.workload.cost is None)
-
-    def run(self):
-        """Open loop: replay the workload's arrival times, whatever the cluster does."""
-        if self.plain:
-            return self._run_plain()
+    def run(self, streamlined: bool = False):
+        """Open loop: replay the workload's arrival times, whatever the cluster does.
+        ``streamlined``: the run is routing and queueing only (``ClusterConfig.routing_only``,
+        no autoscaler), and takes :meth:`_run_streamlined`, the same steps inlined."""
         arrivals = self.workload.arrivals
         n = len(arrivals)
         users = [None] * n if self.workload.user is None else self.workload.user.tolist()
         costs = [1.0] * n if self.workload.cost is None else self.workload.cost.tolist()
-        self.horizon = float(arrivals[-1]) if n else 0.0
-        departures, events = self.departures, self.events
-        for i, t in enumerate(arrivals.tolist()):
-            if (departures and departures[0][0] <= t) or (events and events[0][0] <= t):
-                self._advance(t)
-            self.arrived += 1
-            self._dispatch(Request(i, t, users[i], costs[i]))
+        if streamlined:
+            self._run_streamlined(arrivals.tolist(), users, costs)
+        else:
+            departures, events = self.departures, self.events
+            for i, t in enumerate(arrivals.tolist()):
+                if (departures and departures[0][0] <= t) or (events and events[0][0] <= t):
+                    self._advance(t)
+                self.arrived += 1
+                self._dispatch(Request(i, t, users[i], costs[i]))
         self._advance(math.inf)
-        return self._records(arrivals, users), np.array(self.lifetimes), self.log
+        return self._records(arrivals, self.workload.user), np.array(self.lifetimes), self.log
 
-    def _run_plain(self):
-        """:meth:`run` with every per-request step inlined, for runs with no failures, health
-        checks, sessions, limits or autoscaling — the same result, about twice as fast."""
-        arrivals = self.workload.arrivals
-        times = arrivals.tolist()
-        n = len(times)
-        self.horizon = times[-1] if n else 0.0
+    def _run_streamlined(self, times: list[float], users: list, costs: list) -> None:
+        """:meth:`run`'s pass with every per-request step inlined, for runs of nothing but
+        routing and queueing — the same calls and the same result, about twice as fast."""
         pick, view, items = self.balancer.pick, self.view, self.view._items
         on_start, on_finish = self.on_start, self.on_finish
-        inflight, latency_of = self.state.inflight, self.state.latency
+        inflight, latencies = self.state.inflight, self.state.latency
         slot_free, work = self.slot_free, self.work
         speed = [spec.speed for spec in self.specs]
         start_of, end_of = self.start, self.end
@@ -120,16 +122,15 @@ class Loop:
                 inflight[j] -= 1
                 request = requests.pop(k)
                 latency = end - request.arrival
-                previous = latency_of[j]
-                latency_of[j] = latency if previous == 0 else 0.8 * previous + 0.2 * latency
+                record_latency(latencies, j, latency)
                 if on_finish:
                     on_finish(items[j], request, latency)
-            request = Request(i, t)
+            request = Request(i, t, users[i], costs[i])
             choice = pick(view, request)
             if type(choice) is InstanceView:
                 j = choice.index
             else:
-                j = self._checked(choice)
+                j = checked_pick(choice, n_instances, self.balancer)
                 if j is None:
                     self._refuse(i, t, Status.NO_INSTANCE)
                     continue
@@ -145,17 +146,12 @@ class Loop:
             push(departures, (end, i, j))
             if on_start:
                 on_start(items[j], request)
-        del n_instances
         self.busy_done = sum(service_of)
-        self._advance(math.inf)
-        users = [None] * n
-        return self._records(arrivals, users), np.array(self.lifetimes), self.log
 
     def run_closed(self, users: int, think_time: float, duration: float, draw_work, rng):
         """Closed loop: ``users`` each send a request, wait for the answer (or the error),
         think ``think_time`` seconds, and send the next, until ``duration``. Work per request
         comes from ``draw_work(n)``; ``rng`` staggers the users' first sends."""
-        self.horizon = duration
         self.think_time = think_time
         starts = rng.uniform(0, think_time, users) if think_time else np.zeros(users)
         self.sends = [(float(t), u) for u, t in enumerate(starts)]
@@ -191,15 +187,18 @@ class Loop:
         arrivals = np.array(self.arrival_times)
         return self._records(arrivals, self.user_of), np.array(self.lifetimes), self.log
 
-    def _records(self, arrivals, users) -> np.ndarray:
-        records = np.zeros(len(arrivals), dtype=REQUEST_FIELDS)
-        records["arrival"] = arrivals
+    def _records(self, arrivals, users) -> dict:
+        """The records' columns (``users``: an array, or None when requests have none)."""
+        columns = {"arrival": arrivals}
         for name in ("start", "end", "service", "instance", "status"):
-            records[name] = getattr(self, name)
-        records["retries"] = self.tries
-        records["lost_session"] = self.lost
-        records["user"] = [-1 if u is None else u for u in users]
-        return records
+            columns[name] = np.array(getattr(self, name), dtype=REQUEST_FIELDS[name])
+        if any(self.tries):
+            columns["retries"] = np.array(self.tries, dtype=REQUEST_FIELDS["retries"])
+        if any(self.lost):
+            columns["lost_session"] = np.array(self.lost, dtype=bool)
+        if users is not None:
+            columns["user"] = np.asarray(users, dtype=np.int64)
+        return columns
 
     def _advance(self, t: float) -> None:
         """Handle, in time order, every answer and event at or before ``t``."""
@@ -216,6 +215,39 @@ class Loop:
                     return
                 when, _, action, args = heapq.heappop(events)
                 action(when, *args)
+
+    # -- what the epoch runner (``epochs.run``) asks and tells --------------------------------
+
+    def next_event_time(self) -> float:
+        """When the next timed event (control step, instance ready, …) is due; inf if none."""
+        return self.events[0][0] if self.events else math.inf
+
+    def run_next_event(self) -> None:
+        """Handle the next timed event with this loop's own handler."""
+        when, _, action, args = heapq.heappop(self.events)
+        action(when, *args)
+
+    def serving(self) -> list[int]:
+        """The instances taking traffic now, by index."""
+        return [j for j, healthy in enumerate(self.state.healthy) if healthy]
+
+    def catch_up(self, arrived: int, latencies: np.ndarray, service: np.ndarray,
+                 inflight: np.ndarray, queue_ends: dict[int, float]) -> None:
+        """Take over what a fast path routed since the last event, as if this loop had routed
+        it: ``arrived`` more arrivals; the ``latencies`` and ``service`` seconds of the
+        requests answered since, in the order this loop answers them (by end, then arrival);
+        each instance's ``inflight`` count; when each serving instance's queue empties."""
+        self.arrived += arrived
+        self.recent_latencies.extend(latencies.tolist())
+        running = np.cumsum(np.concatenate([[self.busy_done], service]))
+        self.busy_done = float(running[-1])  # summed one by one, as the loop sums
+        self.state.inflight[:] = inflight.tolist()
+        for j, end in queue_ends.items():
+            self.slot_free[j] = [max(self.slot_free[j][0], end)]
+
+    def outcome(self) -> tuple[np.ndarray, list]:
+        """(lifetimes, log): each instance's launch, ready and removal times, and the events."""
+        return np.array(self.lifetimes), self.log
 
     # -- sending a request -----------------------------------------------------------------
 
@@ -277,26 +309,9 @@ class Loop:
 
     def _choose(self, request: Request, tried: list[int]) -> int | None:
         """Ask the policy, hiding the instances this request was already refused by."""
-        if not tried:
-            return self._checked(self.balancer.pick(self.view, request))
-        return self._checked(pick_avoiding(self.balancer, self.view, request, tried))
-
-    def _checked(self, choice) -> int | None:
-        if type(choice) is InstanceView:
-            return choice.index
-        if choice is None:
-            return None
-        index = choice.index if isinstance(choice, InstanceView) else choice
-        if type(index) is not int and (isinstance(index, (bool, np.bool_))
-                                       or not isinstance(index, (int, np.integer))):
-            raise TypeError(self._bad_pick(choice))
-        if not 0 <= index < len(self.specs):
-            raise ValueError(self._bad_pick(choice))
-        return int(index)
-
-    def _bad_pick(self, choice) -> str:
-        return (f"{type(self.balancer).__name__}.pick returned {choice!r}; it must return one of "
-                f"the instances it was given, an index 0..{len(self.specs) - 1}, or None")
+        choice = self.balancer.pick(self.view, request) if not tried else \
+            pick_avoiding(self.balancer, self.view, request, tried)
+        return checked_pick(choice, len(self.specs), self.balancer)
 
     # -- requests ending -------------------------------------------------------------------
 
@@ -308,8 +323,7 @@ class Loop:
             latency = end - request.arrival
             self.busy_done += self.service[i]
             self.recent_latencies.append(latency)
-            previous = self.state.latency[j]
-            self.state.latency[j] = latency if previous == 0 else 0.8 * previous + 0.2 * latency
+            record_latency(self.state.latency, j, latency)
 
     def _release(self, i: int, j: int, when: float, next_send: bool = True) -> Request:
         self.state.inflight[j] -= 1
@@ -397,26 +411,17 @@ class Loop:
             self._schedule(when + check.interval, self._probe_all)
 
     def _probe_result(self, when: float, j: int, success: bool) -> None:
-        check, healthy = self.health_check, self.state.healthy
         if not self.in_service[j]:
             return
-        if success:
-            self.probe_fails[j] = 0
-            self.probe_oks[j] += 1
-            if not healthy[j] and self.probe_oks[j] >= check.healthy_threshold:
-                healthy[j] = True
-                self.log.append((when, j, "marked up"))
-        else:
-            self.probe_oks[j] = 0
-            self.probe_fails[j] += 1
-            if healthy[j] and self.probe_fails[j] >= check.unhealthy_threshold:
-                healthy[j] = False
-                self.log.append((when, j, "marked down"))
+        healthy = self.probes.record(j, success, self.state.healthy[j])
+        if healthy is not None:
+            self.state.healthy[j] = healthy
+            self.log.append((when, j, "marked up" if healthy else "marked down"))
 
     # -- autoscaling -----------------------------------------------------------------------
 
     def _control(self, when: float, busy_before: float) -> None:
-        scaling = self.scaling
+        config = self.config
         ready = [j for j in range(len(self.specs))
                  if self.in_service[j] and self.state.healthy[j]]
         warming = [j for j in range(len(self.specs))
@@ -425,20 +430,21 @@ class Loop:
         busy = self.busy_done - busy_before
         observation = Observation(
             time=when, ready=len(ready), warming=len(warming),
-            utilization=min(1.0, busy / (scaling.interval * slots)) if slots else math.nan,
-            request_rate=self.arrived / scaling.interval,
+            utilization=min(1.0, busy / (config.control_interval * slots)) if slots else math.nan,
+            request_rate=self.arrived / config.control_interval,
             queue_length=sum(self.state.inflight),
-            min_instances=scaling.min_instances, max_instances=scaling.max_instances,
-            interval=scaling.interval, latencies=np.array(self.recent_latencies))
+            min_instances=config.min_instances, max_instances=config.max_instances,
+            interval=config.control_interval, latencies=np.array(self.recent_latencies))
         self.arrived, self.recent_latencies = 0, []
-        wanted = scaling.desired(observation)
+        wanted = checked_desired(config.autoscaler, observation, config.min_instances,
+                                 config.max_instances)
         current = len(ready) + len(warming)
         for _ in range(wanted - current):
             self._launch(when)
         for _ in range(current - wanted):
             self._retire(when, warming, ready)
-        if when + scaling.interval <= self.horizon:
-            self._schedule(when + scaling.interval, self._control, self.busy_done)
+        if when + config.control_interval <= self.horizon:
+            self._schedule(when + config.control_interval, self._control, self.busy_done)
 
     def _launch(self, when: float) -> None:
         template = self.specs[0]
@@ -448,14 +454,15 @@ class Loop:
         self.slot_free.append([math.inf] * template.slots)
         self.pauses.append([])
         for values, value in ((self.alive, True), (self.hung, False), (self.slow, 1.0),
-                              (self.in_service, False), (self.probe_fails, 0),
-                              (self.probe_oks, 0)):
+                              (self.in_service, False)):
             values.append(value)
+        if self.probes is not None:
+            self.probes.add()
         self.lifetimes.append([when, math.inf, math.inf])
         if self.sessions is not None:
             self.sessions.add_instance()
         self.log.append((when, j, "launch"))
-        self._schedule(when + self.scaling.boot_time, self._ready, j)
+        self._schedule(when + self.config.boot_time, self._ready, j)
 
     def _ready(self, when: float, j: int) -> None:
         if self.lifetimes[j][2] != math.inf:
@@ -484,10 +491,3 @@ class Loop:
             self.sessions.drop_instance(j)
         self.log.append((when, j, "drain"))
 
-
-def _hook(balancer, name: str):
-    """The policy's hook, or None when it has none or only the base class's empty one."""
-    hook = getattr(type(balancer), name, None)
-    if hook is None or hook is getattr(Balancer, name):
-        return None
-    return getattr(balancer, name)

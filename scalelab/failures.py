@@ -14,30 +14,73 @@ from dataclasses import dataclass
 
 from . import _validate
 
+DEFAULT_PROBE_TIMEOUT = 1.0  # s; a shorter interval shortens it to the interval
+
 
 @dataclass(frozen=True)
 class HealthCheck:
     """Active health checks: every ``interval`` s the balancer probes each instance.
 
-    A probe fails if the instance is down (at once) or hung (after ``timeout`` s).
-    ``unhealthy_threshold`` failures in a row mark an instance down, so no new request goes
-    to it; ``healthy_threshold`` successes in a row bring it back. Detecting a dead instance
-    takes about ``unhealthy_threshold × interval`` seconds.
+    A probe fails if the instance is down (at once) or hung (after ``timeout`` s; by default
+    1 s, or ``interval`` if that is shorter). ``unhealthy_threshold`` failures in a row mark an
+    instance down, so no new request goes to it; ``healthy_threshold`` successes in a row
+    bring it back. Detecting a crashed instance takes up to ``unhealthy_threshold × interval``
+    seconds; a hung one up to ``unhealthy_threshold × interval + timeout``, since its last probe
+    waits for the timeout. The defaults (2 s, 3 failures, 2 successes) are HAProxy's ``inter``,
+    ``fall``, ``rise``.
     """
 
     interval: float = 2.0
-    timeout: float = 1.0
+    timeout: float | None = None
     unhealthy_threshold: int = 3
     healthy_threshold: int = 2
 
     def __post_init__(self):
-        _validate.positive("interval", self.interval)
+        interval = _validate.positive("interval", self.interval)
+        if self.timeout is None:
+            object.__setattr__(self, "timeout", min(DEFAULT_PROBE_TIMEOUT, interval))
         _validate.positive("timeout", self.timeout)
         _validate.integer("unhealthy_threshold", self.unhealthy_threshold, minimum=1)
         _validate.integer("healthy_threshold", self.healthy_threshold, minimum=1)
         if self.timeout > self.interval:
             raise ValueError(f"timeout must be ≤ interval ({self.interval:g} s), "
                              f"got {self.timeout:g}")
+
+
+class ProbeCounts:
+    """The health-check state machine, the same in the simulator and the real proxy: per
+    instance, the failures and the successes in a row; ``unhealthy_threshold`` failures turn
+    a healthy instance unhealthy, ``healthy_threshold`` successes turn it healthy again."""
+
+    def __init__(self, check: HealthCheck, n_instances: int = 0):
+        self.check = check
+        self.fails = [0] * n_instances
+        self.oks = [0] * n_instances
+
+    def add(self) -> None:
+        """Count for one more instance (the next index)."""
+        self.fails.append(0)
+        self.oks.append(0)
+
+    def record(self, j: int, success: bool, healthy: bool) -> bool | None:
+        """Count one probe of instance ``j``, which is ``healthy`` now: its new health if a
+        threshold was just met, else None."""
+        if success:
+            self.fails[j] = 0
+            self.oks[j] += 1
+            if not healthy and self.oks[j] >= self.check.healthy_threshold:
+                return True
+        else:
+            self.oks[j] = 0
+            self.fails[j] += 1
+            if healthy and self.fails[j] >= self.check.unhealthy_threshold:
+                return False
+        return None
+
+    def refused(self, j: int) -> None:
+        """A refused connection (passive ejection): enough failures to be down, no success."""
+        self.oks[j] = 0
+        self.fails[j] = max(self.fails[j], self.check.unhealthy_threshold)
 
 
 class Failure:

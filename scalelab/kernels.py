@@ -1,15 +1,25 @@
-"""Fast paths for the built-in round-robin and least-loaded policies: nothing but routing and
-single-slot FIFO queues, and instances that only come and go by autoscaling. (Without an
-autoscaler, round-robin runs faster still as a numpy scan, in ``sim``.)
+"""Fast paths for the built-in policies: kernels that make exactly the picks the policy's own
+``pick`` would make — same tie-breaks, same random draws — without the per-request objects
+and hooks the general loop needs, so a request costs a few list operations.
 
-Each kernel makes exactly the picks the policy's own ``pick`` would make — same tie-breaks,
-same random draws — without the per-request objects and hooks the general loop needs, so a
-request costs a few list operations. A kernel keeps its state between calls of ``route``, so
-an autoscaled run can route the arrivals between two control events in one call and let the
-general loop handle the events (``epochs.run``). The instances taking traffic are the
-kernel's *slots*, in index order; ``add`` and ``remove`` change them. ``sim`` uses a kernel
-only for the exact built-in class (a subclass may override ``pick``); the tests check every
-kernel against the general loop. Times in seconds.
+A policy offers one through its ``fast_path(specs, most)`` method, which calls one of the
+factories below; each returns None where its kernel would not be exact (several slots per
+instance, unequal weights, too many instances for a scan). ``routing.fast_path`` decides
+whether a policy's offer stands (not for a subclass that overrides ``pick`` or a hook), and
+``sim`` decides how the run executes. The tests check every kernel against the general loop.
+
+A kernel answers two questions:
+
+- ``fixed(count)``: where the first ``count`` requests go when routing does not depend on
+  the cluster's state (round-robin, random), as an :class:`Assignment` — ``sim`` then runs
+  the numpy scan; None otherwise;
+- ``route(times, work)``: end times and slots of a batch of requests, keeping its state
+  between calls, so an autoscaled run routes the arrivals between two control events in one
+  call and lets the general loop handle the events (``epochs.run``). The instances taking
+  traffic are the kernel's *slots*, in index order; ``add`` and ``remove`` change them.
+  ``routes`` is False for a kernel that has only ``fixed``.
+
+Times in seconds.
 """
 
 from __future__ import annotations
@@ -21,46 +31,95 @@ from collections import deque
 
 import numpy as np
 
-from .balancers import (
-    JoinShortestQueue,
-    LeastConnections,
-    PowerOfTwoChoices,
-    RoundRobin,
-    _Draws,
-)
+from .speedups import Draws
 
 SMALL = 64  # up to this many instances, a scan of the in-flight counts beats any index
 
 
-def kernel_for(balancer, specs, max_slots: int | None = None):
-    """A kernel that replaces ``balancer.pick`` on these instances, or None. ``max_slots``
-    bounds how many instances take traffic at once (an autoscaler's maximum)."""
-    most = max(len(specs), max_slots or 0)
-    if any(spec.slots != 1 for spec in specs):
+def _single_slot(specs) -> bool:
+    return all(spec.slots == 1 for spec in specs)
+
+
+def round_robin(specs, next_instance: int):
+    """Round-robin from instance ``next_instance``."""
+    return _RoundRobin([s.speed for s in specs], next_instance) if _single_slot(specs) else None
+
+
+def uniform(specs, rng: np.random.Generator):
+    """Uniformly random routing with ``rng``: fixed routing only (no ``route``)."""
+    if not _single_slot(specs):
         return None
-    speeds = [spec.speed for spec in specs]
-    if type(balancer) is RoundRobin:
-        return _RoundRobin(speeds, balancer._next)
-    if type(balancer) is PowerOfTwoChoices:
-        if not hasattr(balancer, "_draws"):
-            balancer.reset()
-        return _PowerOfTwo(speeds, balancer._draws)
-    if type(balancer) is JoinShortestQueue and most <= SMALL:
-        return _ShortestQueue(speeds)
-    if type(balancer) is LeastConnections and most <= SMALL \
-            and len({spec.weight for spec in specs}) == 1:
-        return _LeastConnections(speeds)
-    return None
+    n = len(specs)
+    return FixedRouting(lambda count: Assignment.of(rng.integers(0, n, count, dtype=np.int32), n))
+
+
+def power_of_two(specs, draws: Draws):
+    """Envoy's least request with two choices, drawing from the policy's ``draws``."""
+    return _PowerOfTwo([s.speed for s in specs], draws) if _single_slot(specs) else None
+
+
+def shortest_queue(specs, most: int):
+    """Join the shortest queue, when at most ``SMALL`` instances take traffic at once."""
+    if not _single_slot(specs) or max(len(specs), most) > SMALL:
+        return None
+    return _ShortestQueue([s.speed for s in specs])
+
+
+def least_connections(specs, most: int):
+    """NGINX ``least_conn`` with equal weights, at most ``SMALL`` instances at once."""
+    if not _single_slot(specs) or max(len(specs), most) > SMALL \
+            or len({spec.weight for spec in specs}) != 1:
+        return None
+    return _LeastConnections([s.speed for s in specs])
+
+
+class Assignment:
+    """Routing fixed in advance: ``instance[i]`` (int32) for request i, and ``groups[j]``,
+    the requests instance j gets, in arrival order (a slice or an index array). ``first``:
+    for a cycle (request i to instance (first + i) mod n), its first instance, else None."""
+
+    def __init__(self, instance: np.ndarray, groups: list, first: int | None = None):
+        self.instance, self.groups, self.first = instance, groups, first
+
+    @classmethod
+    def of(cls, instance: np.ndarray, n: int) -> Assignment:
+        """Group any assignment to ``n`` instances (one radix sort of 16-bit labels)."""
+        labels = instance.astype(np.int16) if n < 2**15 else instance
+        order = np.argsort(labels, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n))]).tolist()
+        return cls(instance, [order[bounds[j]:bounds[j + 1]] for j in range(n)])
+
+    @classmethod
+    def cyclic(cls, count: int, n: int, first: int) -> Assignment:
+        """first, first + 1, …, n − 1, 0, 1, …: instance j gets every n-th request."""
+        cycle = np.roll(np.arange(n, dtype=np.int32), -first)
+        instance = np.tile(cycle, -(-count // n))[:count]
+        return cls(instance, [slice((j - first) % n, None, n) for j in range(n)], first)
+
+
+class FixedRouting:
+    """Routing that depends only on the request's position: ``fixed(count)``."""
+
+    routes = False
+
+    def __init__(self, assign):
+        self.fixed = assign
 
 
 class _Kernel:
     """The slots (instances taking traffic, by index) and their speeds."""
+
+    routes = True
 
     def __init__(self, speeds: list[float]):
         self.ids = list(range(len(speeds)))
         self.speeds = list(speeds)
         self.instances = len(speeds)  # all the policy sees, booting and retired ones too
         self.left: set[int] = set()
+
+    def fixed(self, count: int) -> Assignment | None:
+        """The instances of the first ``count`` requests, if routing ignores the state."""
+        return None
 
     def route(self, times: list[float], work: np.ndarray) -> tuple[list[float], list[int]]:
         """Send requests arriving at ``times`` (ascending, after every earlier call's) with
@@ -114,12 +173,15 @@ class _LastEnds(_Kernel):
 
 
 class _RoundRobin(_LastEnds):
-    """Each instance taking traffic in turn, from the first at or after the policy's
-    ``_next`` (wrapping round), as ``RoundRobin.pick`` skips the ones that take none."""
+    """Each instance taking traffic in turn, from the first at or after ``next`` (wrapping
+    round), as ``RoundRobin.pick`` skips the ones that take none."""
 
     def __init__(self, speeds: list[float], next_instance: int):
         super().__init__(speeds)
         self.next = next_instance
+
+    def fixed(self, count):
+        return Assignment.cyclic(count, len(self.ids), self.next % len(self.ids))
 
     def route(self, times, work):
         if not times:
@@ -144,14 +206,14 @@ class _PowerOfTwo(_Kernel):
     in flight. A slot's in-flight count is its queue of pending end times, emptied lazily of
     those at or before the arrival — only the two candidates are looked at."""
 
-    def __init__(self, speeds: list[float], draws: _Draws):
+    def __init__(self, speeds: list[float], draws: Draws):
         super().__init__(speeds)
         self.draws = draws
         self.pending = [deque() for _ in speeds]
 
     def route(self, times, work):
         pending = self.pending
-        raw = _draws(self.draws, 2 * len(times))
+        raw = self.draws.take(2 * len(times))
         pairs = ((raw * len(pending)) >> 32).reshape(-1, 2).T
         first, second = pairs.tolist()
         speeds = np.array(self.speeds)
@@ -195,18 +257,6 @@ class _PowerOfTwo(_Kernel):
 
     def _delete(self, slot):
         del self.pending[slot]
-
-
-def _draws(source: _Draws, count: int) -> np.ndarray:
-    """The next ``count`` raw draws of a policy's :class:`_Draws`, consumed as ``below`` would
-    consume them: whole blocks from the same generator (one call for k blocks gives the
-    numbers of k calls)."""
-    taken = np.array(source.values[source.next:], dtype=np.uint64)
-    blocks = max(0, -(-(count - len(taken)) // source._BLOCK))
-    fresh = source.rng.integers(0, 1 << 32, blocks * source._BLOCK, dtype=np.uint64)
-    values = np.concatenate([taken, fresh])
-    source.values, source.next = values[count:].tolist(), 0
-    return values[:count]
 
 
 _NEVER = (math.inf, -1)

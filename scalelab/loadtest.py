@@ -147,7 +147,8 @@ def stages(targets, start_rate: float = 0.0) -> Shape:
 
 def spike(base_rate: float, peak_rate: float, before: float, length: float,
           after: float) -> Shape:
-    """``base_rate`` for ``before`` s, ``peak_rate`` for ``length`` s, ``base_rate`` for ``after`` s."""
+    """``base_rate`` for ``before`` s, ``peak_rate`` for ``length`` s, ``base_rate`` for
+    ``after`` s."""
     base_rate = _validate.number("base_rate", base_rate, minimum=0)
     peak_rate = _validate.number("peak_rate", peak_rate, minimum=0)
     before, length, after = (_validate.positive(name, value) for name, value in

@@ -24,6 +24,27 @@ def percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
+def percentiles(values: np.ndarray, qs, *, in_place: bool = False) -> list[float]:
+    """The ``qs``-th percentiles (0–100) of ``values``, NaN for each when there are none:
+    ``numpy.percentile``'s linear interpolation, to the last bit, from one partition.
+    ``in_place``: partition ``values`` itself (it is left reordered) instead of a copy."""
+    count = len(values)
+    if not count:
+        return [float("nan")] * len(qs)
+    position = (count - 1) * np.true_divide(np.asarray(qs, dtype=float), 100)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, count - 1)
+    ordered = values if in_place else values.copy()
+    ordered.partition(np.unique(np.concatenate([low, high])))
+    below, above = ordered[low], ordered[high]
+    gamma = position - low
+    step = above - below
+    result = below + step * gamma
+    upper = gamma >= 0.5  # numpy's lerp counts down from the upper value there
+    result[upper] = (above - step * (1 - gamma))[upper]
+    return result.tolist()
+
+
 def busy_seconds(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Total service time spent before each time in ``edges``, summed over all requests.
 
@@ -33,9 +54,18 @@ def busy_seconds(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.nd
     return _area_before(np.sort(start), edges) - _area_before(np.sort(end), edges)
 
 
-def busy_in_window(start: np.ndarray, end: np.ndarray, begin: float, finish: float) -> float:
-    """Service seconds spent inside ``[begin, finish]``, summed over all requests (no sort)."""
-    return float((np.clip(end, begin, finish) - np.clip(start, begin, finish)).sum())
+def busy_in_window(start: np.ndarray, end: np.ndarray, begin: float, finish: float,
+                   scratch: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """Service seconds spent inside ``[begin, finish]``, summed over all requests (no sort).
+    ``scratch``: two float arrays as long as ``start`` to write into instead of new ones."""
+    inside, other = scratch if scratch is not None else (None, None)
+    if begin <= 0:  # times are ≥ 0: only the upper bound clips
+        inside = np.minimum(end, finish, out=inside)
+        inside -= np.minimum(start, finish, out=other)
+    else:
+        inside = np.clip(end, begin, finish, out=inside)
+        inside -= np.clip(start, begin, finish, out=other)
+    return float(inside.sum())
 
 
 def _area_before(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:

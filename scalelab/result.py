@@ -43,7 +43,7 @@ MAX_BINS = 10**6  # bins in a timeline: 8 MB a series
 ERROR_KINDS = ("refused", "timed_out", "http_4xx", "http_5xx")
 
 
-def error_kinds(requests: np.ndarray) -> dict[str, int]:
+def error_kinds(status: np.ndarray, http: np.ndarray) -> dict[str, int]:
     """How the failed requests failed; the four counts add up to the errors.
 
     - ``refused``: no answer at all (connection refused or broken; simulated: the instance
@@ -53,13 +53,16 @@ def error_kinds(requests: np.ndarray) -> dict[str, int]:
     - ``http_5xx``: every other error answer: 5xx, and the simulator's full queue, no healthy
       instance and store down, which a real balancer answers with 503.
     """
-    status, http = requests["status"], requests["http"]
     failed = status != Status.OK
     refused = failed & (status == Status.FAILED) & (http == 0)
     timed_out = failed & (status == Status.TIMEOUT)
     http_4xx = failed & ~timed_out & (http >= 400) & (http < 500)
     counts = [int(np.count_nonzero(kind)) for kind in (refused, timed_out, http_4xx)]
     return dict(zip(ERROR_KINDS, [*counts, int(np.count_nonzero(failed)) - sum(counts)]))
+
+
+#: What a field holds when the engine that made the records left it out.
+DEFAULTS = {"retries": 0, "user": -1, "lost_session": False, "http": 0}
 
 
 def empty_records(count: int) -> np.ndarray:
@@ -69,13 +72,31 @@ def empty_records(count: int) -> np.ndarray:
     return records
 
 
+def records_from(columns: dict) -> np.ndarray:
+    """The record array of ``columns`` (one array per field; the fields in ``DEFAULTS`` may
+    be left out)."""
+    records = np.empty(len(columns["arrival"]), dtype=REQUEST_FIELDS)
+    for name in REQUEST_FIELDS.names:
+        records[name] = columns[name] if name in columns else DEFAULTS[name]
+    return records
+
+
 class Result:
     """The outcome of ``simulate``: ``requests`` (a numpy record array), ``summary()``,
-    ``timeline(bin=…)``."""
+    ``timeline(bin=…)``.
 
-    def __init__(self, requests: np.ndarray, instances, duration: float, balancer: str = "",
+    ``requests`` may be given as the record array or as a dict of its columns, one
+    contiguous array per field (what the simulator's engines write): then ``summary()`` and
+    ``timeline()`` read the columns, and the record array is only built when ``requests`` is
+    first read; from then on it is the one the numbers come from."""
+
+    def __init__(self, requests, instances, duration: float, balancer: str = "",
                  seed: int = 0, events=(), lifetimes=None):
-        self.requests = requests
+        if isinstance(requests, dict):
+            self._records, self._columns = None, requests
+        else:
+            self._records, self._columns = requests, None
+        self._in_order: bool | None = None  # arrivals in time order (checked once, if asked)
         self.instances = list(instances)
         self.duration = float(duration)
         self.balancer = balancer
@@ -85,6 +106,26 @@ class Result:
             lifetimes = np.tile([0.0, 0.0, np.inf], (len(self.instances), 1))
         # per instance: launched, ready (takes traffic), removed (inf: still there), seconds
         self.lifetimes = np.asarray(lifetimes, dtype=float)
+
+    @property
+    def requests(self) -> np.ndarray:
+        """One record per request (fields: ``REQUEST_FIELDS``)."""
+        if self._records is None:
+            self._records, self._columns = records_from(self._columns), None
+        return self._records
+
+    def _column(self, name: str) -> np.ndarray:
+        if self._records is not None:
+            return self._records[name]
+        column = self._columns.get(name)
+        if column is None:
+            column = np.full(len(self._columns["arrival"]), DEFAULTS[name],
+                             dtype=REQUEST_FIELDS[name])
+        return column
+
+    def _left_out(self, name: str) -> bool:
+        """Whether field ``name`` holds only its default (the engine did not write it)."""
+        return self._records is None and name not in self._columns
 
     @property
     def slots(self) -> int:
@@ -120,7 +161,9 @@ class Result:
 
     def latencies(self, warmup: float = 0.0) -> np.ndarray:
         """Response times (s) of the answered requests that arrived after ``warmup`` seconds."""
-        return metrics.latency(self._after(warmup))
+        arrival, end = self._column("arrival"), self._column("end")
+        keep = self._answered(self._kept(warmup), self._failed())
+        return end - arrival if keep is None else end[keep] - arrival[keep]
 
     def summary(self, warmup: float = 0.0) -> dict:
         """Totals and latency percentiles; requests arriving before ``warmup`` s are left out.
@@ -133,41 +176,101 @@ class Result:
         count), imbalance (most requests served by one instance ÷ the mean), retries.
         """
         warmup = self._check_warmup(warmup)
-        requests = self._after(warmup)
-        ok = requests[requests["status"] == Status.OK]
-        latency = ok["end"] - ok["arrival"]
-        p50, p95, p99 = np.percentile(latency, [50, 95, 99]) if len(latency) else [np.nan] * 3
+        column = self._column
+        arrival, start, end = column("arrival"), column("start"), column("end")
+        kept, failed = self._kept(warmup), self._failed()
+        ok = self._answered(kept, failed)
+
+        def answered(values):
+            return values if ok is None else values[ok]
+        latency = answered(end) - answered(arrival)
+        requests = len(arrival) if kept is None else len(arrival[kept]) \
+            if isinstance(kept, slice) else int(np.count_nonzero(kept))
+        completed = len(latency)
+        mean = float(latency.mean()) if completed else float("nan")
+        longest = float(latency.max()) if completed else float("nan")
+        p50, p95, p99 = metrics.percentiles(latency, (50, 95, 99), in_place=True)
+        wait = np.subtract(answered(start), answered(arrival), out=latency)  # latency is spent
+        mean_wait = float(wait.mean()) if completed else float("nan")
         window = self.duration - warmup
-        everything = self.requests
-        served = everything["status"] == Status.OK
-        answered = np.count_nonzero(served & (everything["end"] >= warmup)
-                                    & (everything["end"] <= self.duration))
-        busy = metrics.busy_in_window(everything["start"], everything["end"], warmup,
-                                      self.duration)
+        in_window = end <= self.duration
+        if warmup:
+            in_window &= end >= warmup
+        answered_in_window = np.count_nonzero(in_window if failed is None
+                                              else in_window & ~failed)
+        # every request answered: the latency-sized array is scratch space from here
+        busy = metrics.busy_in_window(start, end, warmup, self.duration,
+                                      scratch=(wait, np.empty_like(wait)) if ok is None else None)
         slot_seconds = self._slot_seconds(np.array([warmup, self.duration]))[0]
-        served_by = np.bincount(ok["instance"], minlength=len(self.instances))
-        lost = int(np.count_nonzero(requests["lost_session"]))
+        served_by = np.bincount(answered(column("instance")), minlength=len(self.instances))
+        lost = self._count_in("lost_session", kept)
         return {
-            "requests": len(requests),
-            "completed": len(ok),
-            "errors": len(requests) - len(ok),
-            "error_rate": (len(requests) - len(ok)) / len(requests) if len(requests) else 0.0,
-            **error_kinds(requests),
-            "throughput": float(answered / window),
-            "mean": float(latency.mean()) if len(latency) else float("nan"),
-            "p50": float(p50),
-            "p95": float(p95),
-            "p99": float(p99),
-            "max": float(latency.max()) if len(latency) else float("nan"),
-            "mean_wait": float((ok["start"] - ok["arrival"]).mean()) if len(ok) else float("nan"),
+            "requests": requests,
+            "completed": completed,
+            "errors": requests - completed,
+            "error_rate": (requests - completed) / requests if requests else 0.0,
+            **self._error_kinds(kept, failed),
+            "throughput": float(answered_in_window / window),
+            "mean": mean,
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "max": longest,
+            "mean_wait": mean_wait,
             "utilization": float(busy / slot_seconds) if slot_seconds else float("nan"),
             "instance_seconds": self.instance_seconds,
             "lost_sessions": lost,
             "relogins": lost,
             "imbalance": float(served_by.max() / served_by.mean()) if served_by.any()
             else float("nan"),
-            "retries": int(requests["retries"].sum()),
+            "retries": self._count_in("retries", kept, total=True),
         }
+
+    def _failed(self) -> np.ndarray | None:
+        """Which requests were not answered, or None when every one was."""
+        status = self._column("status")
+        return status != Status.OK if status.any() else None
+
+    def _error_kinds(self, kept, failed) -> dict[str, int]:
+        """:func:`error_kinds` of the ``kept`` requests (all zero when none ``failed``)."""
+        if failed is None:
+            return dict.fromkeys(ERROR_KINDS, 0)
+        status, http = self._column("status"), self._column("http")
+        if kept is not None:
+            status, http = status[kept], http[kept]
+        return error_kinds(status, http)
+
+    def _kept(self, warmup: float) -> np.ndarray | slice | None:
+        """Which requests arrived at or after ``warmup`` s: None for all of them, a slice
+        when the arrivals are in time order (the simulator's always are), else a mask."""
+        if not warmup:
+            return None
+        arrival = self._column("arrival")
+        if self._in_order is None:
+            self._in_order = bool((arrival[1:] >= arrival[:-1]).all())
+        if self._in_order:
+            return slice(int(np.searchsorted(arrival, warmup, side="left")), None)
+        return arrival >= warmup
+
+    def _answered(self, kept: np.ndarray | slice | None,
+                  failed: np.ndarray | None) -> np.ndarray | slice | None:
+        """Which of the ``kept`` requests were answered (none ``failed``), or None for all."""
+        if failed is None:
+            return kept
+        if isinstance(kept, slice):
+            answered = ~failed
+            answered[:kept.start] = False
+            return answered
+        return ~failed if kept is None else kept & ~failed
+
+    def _count_in(self, name: str, kept: np.ndarray | slice | None,
+                  total: bool = False) -> int:
+        """How many kept requests have field ``name`` set (or, with ``total``, its sum)."""
+        if self._left_out(name):
+            return 0
+        values = self._column(name)
+        values = values if kept is None else values[kept]
+        return int(values.sum()) if total else int(np.count_nonzero(values))
 
     def timeline(self, bin: float = 1.0) -> dict[str, np.ndarray]:
         """Per-bin series over [0, duration): ``time`` (bin start, s), ``arrivals`` (count),
@@ -185,23 +288,29 @@ class Result:
         n_bins = max(1, int(np.ceil(self.duration / bin - 1e-9)))
         edges = np.arange(n_bins + 1) * bin
         widths = np.diff(edges)
-        requests = self.requests
-        ok = requests[requests["status"] == 0]
-        percentiles = metrics.binned_percentiles(ok["arrival"], ok["end"] - ok["arrival"], edges)
-        busy = np.diff(metrics.busy_seconds(requests["start"], requests["end"], edges))
+        column = self._column
+        arrival, start, end = column("arrival"), column("start"), column("end")
+        failed = self._failed()
+        ok_arrival, ok_end = (arrival, end) if failed is None else \
+            (arrival[~failed], end[~failed])
+        percentiles = metrics.binned_percentiles(ok_arrival, ok_end - ok_arrival, edges)
+        busy = np.diff(metrics.busy_seconds(start, end, edges))
+
+        def nothing():
+            return np.zeros(n_bins, dtype=int)
         return {
             "time": edges[:-1],
-            "arrivals": metrics.binned_count(requests["arrival"], edges),
-            "throughput": metrics.binned_count(ok["end"], edges) / widths,
+            "arrivals": metrics.binned_count(arrival, edges),
+            "throughput": metrics.binned_count(ok_end, edges) / widths,
             "p50": percentiles[50],
             "p95": percentiles[95],
             "p99": percentiles[99],
-            "errors": metrics.binned_count(requests["arrival"][requests["status"] != 0], edges),
-            "retries": np.histogram(requests["arrival"], edges,
-                                    weights=requests["retries"].astype(float))[0].astype(int),
+            "errors": nothing() if failed is None else metrics.binned_count(arrival[failed], edges),
+            "retries": nothing() if self._left_out("retries") else np.histogram(
+                arrival, edges, weights=column("retries").astype(float))[0].astype(int),
             "instances": self._ready_seconds(edges) / widths,
-            "lost_sessions": metrics.binned_count(
-                requests["arrival"][requests["lost_session"]], edges),
+            "lost_sessions": nothing() if self._left_out("lost_session") else
+            metrics.binned_count(arrival[column("lost_session")], edges),
             "scale_out": self._events_per_bin(edges, "launch"),
             "scale_in": self._events_per_bin(edges, "drain", "cancelled"),
             "healthy": self._healthy_at(edges[:-1]),
@@ -224,9 +333,6 @@ class Result:
             down = np.concatenate([[0], np.cumsum(step)])
             count = count - down[np.searchsorted(when, times, side="right")]
         return count.astype(int)
-
-    def _after(self, warmup: float) -> np.ndarray:
-        return self.requests[self.requests["arrival"] >= warmup] if warmup else self.requests
 
     def _check_warmup(self, warmup) -> float:
         return _validate.number("warmup", warmup, minimum=0, maximum=self.duration * (1 - 1e-9)) \

@@ -102,7 +102,8 @@ class LogNormal(ServiceTime):
 
 @dataclass(frozen=True)
 class Pareto(ServiceTime):
-    """Pareto service times with the given ``mean`` and tail index ``alpha`` > 1 (smaller = heavier)."""
+    """Pareto service times with the given ``mean`` and tail index ``alpha`` > 1 (smaller =
+    heavier)."""
 
     mean: float
     alpha: float = 2.5

@@ -10,6 +10,8 @@ Pass one of these to ``simulate(sessions=…)`` with a workload that has users (
 - :class:`SharedStore`: every instance reads sessions from one store (a database, Redis).
   Nothing is lost when instances change, but each request pays the store's ``latency``, and
   while the store is down (``outages``) requests that need it fail.
+- :class:`ReplicatedStore`: a shared store with a replica that takes over ``failover``
+  seconds after the primary goes down, so an outage of the primary costs at most that long.
 
 >>> import scalelab as sl
 >>> store = sl.sessions.SharedStore(latency=0.002, outages=[(300, 330)])
@@ -97,3 +99,23 @@ class SharedStore(SessionStore):
 
     def __repr__(self) -> str:
         return f"SharedStore(latency={self.latency:g}, outages={self.outages})"
+
+
+class ReplicatedStore(SharedStore):
+    """A :class:`SharedStore` with a replica and automatic failover (Redis Sentinel, a managed
+    database): when the primary goes down (``outages``), requests fail only until the replica
+    is promoted, ``failover`` seconds later. Sessions written just before the outage are
+    assumed replicated (asynchronous replication can lose the last ones; this does not)."""
+
+    def __init__(self, latency: float = 0.001, failover: float = 10.0, outages=()):
+        super().__init__(latency, outages)
+        self.failover = _validate.number("failover", failover, minimum=0)
+
+    def on_request(self, instance, user, time):
+        up = not any(start <= time < min(end, start + self.failover)
+                     for start, end in self.outages)
+        return self.latency, False, up
+
+    def __repr__(self) -> str:
+        return (f"ReplicatedStore(latency={self.latency:g}, failover={self.failover:g}, "
+                f"outages={self.outages})")

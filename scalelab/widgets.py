@@ -2,7 +2,8 @@
 plotly ``FigureWidget`` that is built once and updated in place.
 
 Each explorer returns an ``Explorer`` (an ipywidgets ``VBox``) whose ``controls`` and
-``figure`` tests can drive without a browser.
+``figure`` tests can drive without a browser. ``flow(result)`` is the animated view of a run's
+requests (``scalelab.flow``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,25 @@ import html
 import math
 
 import ipywidgets as W
+import numpy as np
 import plotly.graph_objects as go
 
 from . import plots, scenarios
+
+
+def flow(result, start: float | None = None, end: float | None = None, speed: float = 1.0,
+         store: bool | None = None):
+    """Watch ``result``'s requests move: clients → balancer → an instance's queue → service →
+    back, one dot per request, between ``start`` and ``end`` seconds (default: at most 2,000
+    requests around the run's first crash, mark-down or launch, else its first error or
+    longest wait), at ``speed`` × real time (0.05 to 10). ``store=True`` draws the shared
+    session store (by default only when the run shows one).
+
+    >>> view = sl.widgets.flow(res)                                   # doctest: +SKIP
+    """
+    from .flow import FlowView
+
+    return FlowView(result, start=start, end=end, speed=speed, store=store)
 
 
 class Explorer(W.VBox):
@@ -164,8 +181,8 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
                          duration: float = 300.0, cooldown: float = 300.0,
                          boot_time: float = 60.0, min_instances: int = 1,
                          max_instances: int = 10, seed: int = 0) -> Explorer:
-    """The course text's rule on a day squeezed into one hour: move the thresholds, the
-    window ("for how long"), the cooldown, the warm-up and the bounds, and watch traffic,
+    """The threshold rule on a day squeezed into one hour: move the thresholds, the window
+    ("for how long"), the cooldown, the boot time and the bounds, and watch traffic, timeouts,
     instances, utilization, p95 latency and cost (``scenarios.autoscaling_explorer``)."""
 
     controls = {
@@ -175,7 +192,7 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
                                  "scale in below", ".0%"),
         "duration": _slider(W.IntSlider, duration, 0, 600, 15, "for (s)"),
         "cooldown": _slider(W.IntSlider, cooldown, 0, 600, 30, "cooldown (s)"),
-        "boot_time": _slider(W.IntSlider, boot_time, 0, 300, 15, "warm-up (s)"),
+        "boot_time": _slider(W.IntSlider, boot_time, 0, 300, 15, "boot (s)"),
         "min_instances": _slider(W.IntSlider, min_instances, 1, 6, 1, "min instances"),
         "max_instances": _slider(W.IntSlider, max_instances, 2, 15, 1, "max instances"),
     }
@@ -190,8 +207,9 @@ def autoscaling_explorer(scale_out_above: float = 0.7, scale_in_below: float = 0
 
 def _autoscaling_readout(s: dict, asked: dict) -> str:
     lines = [(f"Cost {s['instance_hours']:.2f} instance-hours; {s['slow']:.1%} of "
-              f"{s['requests']:,} requests missed the SLO ({s['slo']:g} s); p95 over the hour "
-              f"{s['p95_all']:.1f} s; {s['scale_events']} scaling actions.")]
+              f"{s['requests']:,} requests missed the SLO ({s['slo']:g} s), {s['failed']:,} of "
+              f"them timed out; p95 of the answered ones {s['p95_all']:.1f} s; "
+              f"{s['scale_events']} scaling actions.")]
     if s["scale_in_below"] < asked["scale_in_below"] - 1e-9:
         lines.append(f"The scale-in threshold must be below the scale-out one: using "
                      f"{s['scale_in_below']:.0%}.")
@@ -244,12 +262,9 @@ def _load_test_readout(s: dict) -> str:
 
 
 def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
-                      heavy_tail: bool = False, load: float = 0.7, interval: float = 2.0,
-                      threshold: int = 3, retries: bool = False, seed: int = 0) -> Explorer:
-    """Four instances behind a balancer, one minute of traffic, and instance 0 crashing at 21 s:
-    pick the policy, slow down two instances, make requests heavy-tailed, set how busy the
-    cluster is, how often the health check probes and after how many failures it marks an
-    instance down, and whether refused requests are retried once
+                      heavy_tail: bool = False, load: float = 0.7, seed: int = 0) -> Explorer:
+    """Four instances behind a balancer, one minute of traffic: pick the policy, slow down two
+    instances, make requests heavy-tailed and set how busy the cluster is
     (``scenarios.balancer_explorer``)."""
 
     controls = {
@@ -260,21 +275,15 @@ def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
         "heavy_tail": W.Checkbox(value=heavy_tail, description="heavy-tailed requests",
                                  indent=False),
         "load": _slider(W.FloatSlider, load, 0.3, 0.9, 0.05, "cluster busy", ".0%"),
-        "interval": _slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
-        "threshold": _slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
-        "retries": W.Checkbox(value=bool(retries), description="retry refused requests once",
-                              indent=False),
     }
 
-    def compute(retries, **settings):
-        return scenarios.balancer_explorer(**settings, retries=int(retries), seed=seed)
+    def compute(**settings):
+        return scenarios.balancer_explorer(**settings, seed=seed)
 
     def redraw(figure, run):
         _set_traces(figure, plots.balancer_explorer_traces(run))
-        figure.layout.shapes = plots.balancer_explorer_shapes(run)
-        ranges = plots.balancer_explorer_ranges(run)
-        figure.layout.yaxis2.range = ranges["yaxis2"]
-        figure.layout.yaxis3.range = ranges["yaxis3"]
+        figure.layout.yaxis2.range = plots.balancer_explorer_ranges(run)["yaxis2"]
+        figure.layout.title.text = plots.balancer_explorer_title(run)
 
     return Explorer(controls, compute, plots.balancer_explorer, redraw,
                     lambda run, _: _balancer_readout(run))
@@ -292,15 +301,70 @@ def _balancer_readout(run: dict) -> str:
     if o["policy"] != "round robin":
         baseline = run["baseline_summary"]["p99"]
         first += f" Round robin on the same traffic: p99 {_seconds(baseline)}."
-    lines = [first]
+    busiest = int(np.argmax(run["share"] / run["capacity_share"]))
+    second = (f"Instance {busiest} got {run['share'][busiest]:.0%} of the requests for "
+              f"{run['capacity_share'][busiest]:.0%} of the capacity.")
+    return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in (first, second)) \
+        + "</p>"
+
+
+# -- lesson 03: when instances fail ---------------------------------------------------------
+
+
+def failure_explorer(kind: str = "crash", policy: str = "round robin", interval: float = 2.0,
+                     threshold: int = 3, probe_timeout: float = 1.0, retries: bool = False,
+                     client_timeout: float = 10.0, deep_check: bool = True,
+                     seed: int = 0) -> Explorer:
+    """Four instances, one minute of traffic, instance 0 failing from 21 s to 41 s: pick how
+    it fails (crash, hang, slow, fail fast), the policy, the health check (interval, failures
+    to mark down, probe timeout, deep or shallow), one retry, and the clients' timeout
+    (``scenarios.failure_explorer``)."""
+    controls = {
+        "kind": W.Dropdown(options=list(scenarios.FAILURE_KINDS), value=kind,
+                           description="instance 0 fails by", style=WIDE),
+        "policy": W.Dropdown(options=list(scenarios.FAILURE_EXPLORER_POLICIES), value=policy,
+                             description="balancer", style=WIDE),
+        "deep_check": W.Checkbox(value=deep_check, description="deep health check",
+                                 indent=False),
+        "retries": W.Checkbox(value=bool(retries), description="retry once", indent=False),
+        "interval": _slider(W.FloatSlider, interval, 0.5, 5.0, 0.5, "probe every (s)", ".1f"),
+        "threshold": _slider(W.IntSlider, threshold, 1, 5, 1, "down after (failed probes)"),
+        "probe_timeout": _slider(W.FloatSlider, probe_timeout, 0.25, 3.0, 0.25,
+                                 "probe timeout (s)", ".2f"),
+        "client_timeout": _slider(W.FloatSlider, client_timeout, 1.0, 30.0, 1.0,
+                                  "client timeout (s)", ".0f"),
+    }
+
+    def compute(retries, **settings):
+        return scenarios.failure_explorer(**settings, retries=int(retries), seed=seed)
+
+    def redraw(figure, run):
+        _set_traces(figure, plots.failure_explorer_traces(run))
+        figure.layout.shapes = plots.failure_explorer_shapes(run)
+        figure.layout.yaxis.range = plots.failure_explorer_ranges(run)["yaxis"]
+        figure.layout.title.text = plots.failure_explorer_title(run)
+
+    return Explorer(controls, compute, plots.failure_explorer, redraw, _failure_readout)
+
+
+def _failure_readout(run: dict, asked: dict) -> str:
+    o, s = run["settings"], run["summary"]
+    lines = [(f"Instance 0 failed ({o['kind']}) from {o['at']:g} s to {o['until']:g} s: "
+              f"{run['failed_during']} of the {run['sent_during']} requests sent meanwhile "
+              f"failed; p99 over the minute {_seconds(s['p99'])}.")]
     if math.isfinite(run["detection"]):
-        retried = (f" and {run['retries']} were retried on another instance"
-                   if run["retries"] else "")
-        lines.append(
-            f"Instance 0 crashed at {run['crash']:g} s; the health check marked it down at "
-            f"{run['marked_down']:g} s, {run['detection']:g} s later. {run['in_window']} "
-            f"requests sent to it meanwhile failed{retried}; {run['in_flight']} failed because "
-            "they were inside it when it crashed.")
+        lines.append(f"The health check marked it down at {run['marked_down']:g} s, "
+                     f"{run['detection']:g} s after it failed.")
+    else:
+        lines.append("The health check never marked it down.")
+    if o["kind"] == "fail fast" and not o["deep_check"]:
+        lines.append("A shallow check only asks whether the process is up: it is, so the check "
+                     "keeps passing.")
+    if o["kind"] == "fail fast" and o["retries"]:
+        lines.append("Its errors are answers, not refused connections: no retry here.")
+    if o["probe_timeout"] < asked["probe_timeout"]:
+        lines.append(f"The probe timeout cannot exceed the interval: using "
+                     f"{o['probe_timeout']:g} s.")
     return "<p style='font-size:110%'>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
 
 

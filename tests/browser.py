@@ -17,8 +17,7 @@ like a stderr stream (``.jp-OutputArea-output[data-mime-type="application/vnd.ju
 no distinguishing class), and with the default ``contentVisibility`` windowing, off-screen cells
 are not laid out; the model says reliably which outputs are errors and which cells ran.
 
-Times are in milliseconds (Playwright's unit). Pitfalls this module handles are described in
-shared/reference/browser-testing.md §6.
+Times are in milliseconds (Playwright's unit).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Generous: two busy cores roughly double every phase (browser-testing.md §4).
+#: Generous: two busy cores roughly double every phase.
 KERNEL_TIMEOUT_MS = 120_000
 RUN_ALL_TIMEOUT_MS = 600_000
 RENDER_TIMEOUT_MS = 90_000

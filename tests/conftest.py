@@ -14,7 +14,7 @@ Without chromium, playwright or jupyterlab they are skipped with a hint, unless
 
 Processes: the server runs in its own session (process group); if ``SCALELAB_PIDDIR`` is set,
 its pid is written there so .ci/run's exit trap can kill the group even if pytest itself is
-killed. Recipe and pitfalls: shared/reference/browser-testing.md.
+killed.
 """
 
 from __future__ import annotations

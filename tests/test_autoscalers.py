@@ -1,4 +1,6 @@
-"""Autoscalers: the reference systems' worked cases (reference/algorithms.md §1–2), the
+"""Autoscalers: the reference systems' worked cases (Kubernetes' HPA controller,
+``pkg/controller/podautoscaler/replica_calculator.go`` and ``horizontal.go``; the AWS EC2 Auto
+Scaling user guide's step-scaling example and CloudWatch's alarm evaluation), the
 control loop in the simulator (timing, cooldowns, warm-up, bounds, cost, sessions), the
 conformance suite, and lesson 05's explorer."""
 
@@ -35,7 +37,7 @@ def scale_events(result, *kinds):
     return [(t, j) for t, j, what in result.events if what in kinds]
 
 
-# -- Kubernetes HPA: algorithms.md §1 -------------------------------------------------------------
+# -- Kubernetes HPA: replica_calculator.go and horizontal.go (kubernetes/kubernetes) -------------
 
 
 def test_hpa_formula_reproduces_the_worked_cases():
@@ -96,7 +98,7 @@ def test_hpa_holds_without_a_metric_and_respects_its_own_bounds():
     assert hpa.desired(obs(60, 2, utilization=0.5)) == 3        # below min_replicas
 
 
-# -- AWS: algorithms.md §2 ------------------------------------------------------------------------
+# -- AWS: EC2 Auto Scaling user guide (step scaling, cooldowns) and CloudWatch alarm evaluation ---
 
 
 def test_aws_percent_rounding():
@@ -105,19 +107,36 @@ def test_aws_percent_rounding():
 
 
 def test_step_scaling_reproduces_the_aws_example():
-    # One-minute datapoints; capacity 10, threshold 50 %, the user guide's steps (defaults).
+    # One-minute datapoints; capacity 10, threshold 50 %, the user guide's steps (defaults),
+    # 300 s instance warm-up and no cooldown (step policies have none).
     policy = StepScaling()
     steps = [(60, 10, 0, 0.6, 11),    # +10 % of 10
              (120, 10, 1, 0.6, 11),   # same step while the new one boots: nothing more
-             (180, 11, 0, 0.7, 14),   # +30 % of 11 = 3.3 → 3
-             (240, 11, 3, 0.4, 14),   # scale-in waits while instances boot …
-             (300, 14, 0, 0.4, 14),   # … and for the cooldown after they are ready
-             (600, 14, 0, 0.4, 13),   # −10 % of 14 = −1.4 → −1
-             (660, 13, 0, 0.3, 13),   # cooldown again
-             (900, 13, 0, 0.3, 10)]   # −30 % of 13 = −3.9 → −3
+             (180, 11, 0, 0.7, 13),   # +30 % of the 10 warmed up = 3; the new one is warming
+             (240, 11, 2, 0.4, 13),   # scale-in waits while instances boot …
+             (300, 13, 0, 0.4, 13),   # … and while they warm up (until 300 + 300 s)
+             (600, 13, 0, 0.4, 12),   # −10 % of 13 = −1.3 → −1
+             (660, 12, 0, 0.3, 9)]    # −30 % of 12 = −3.6 → −3: no cooldown after a scale-in
     for t, ready, warming, utilization, expected in steps:
         got = policy.desired(obs(t, ready, warming, utilization, interval=60))
         assert got == expected, f"t={t}: {got} instances, the AWS example has {expected}"
+
+
+def test_step_scaling_acts_at_most_once_per_alarm_period():
+    # 15 s readings at 10 % against a 50 % threshold: the alarm holds from t = 60 s
+    policy = StepScaling(warmup=0, period=60)
+    current, changes = 20, []
+    for t in range(15, 136, 15):
+        wanted = policy.desired(obs(t, current, utilization=0.1))
+        if wanted != current:
+            changes.append((t, wanted))
+            current = wanted
+    assert changes == [(60, 14), (120, 10)]   # −30 % of 20, then of 14 one period later
+
+
+def test_step_scaling_has_no_cooldown_parameter():
+    with pytest.raises(TypeError, match="cooldown"):
+        StepScaling(cooldown=300)
 
 
 def test_target_tracking_is_proportional_after_three_minutes_above_target():
@@ -135,7 +154,7 @@ def test_target_tracking_scales_in_conservatively_and_never_while_booting():
     assert set(booting) == {11}
 
 
-# -- Threshold: the course text's rule ------------------------------------------------------------
+# -- Threshold: "above 70 % for 5 minutes, add one" ----------------------------------------------
 
 
 def test_threshold_fires_only_after_the_whole_window():
@@ -160,7 +179,7 @@ def test_threshold_in_the_simulator_fires_at_the_window_and_waits_for_warm_up_an
 
 @pytest.mark.parametrize("make, cooldown", [
     (lambda: Threshold(duration=120, cooldown=300), 300),
-    (lambda: StepScaling(cooldown=300), 300),
+    (lambda: StepScaling(warmup=300), 300),
     (lambda: TargetTracking(target=0.6), 900),
     (lambda: HPA(target_utilization=0.6), 300),
 ], ids=["Threshold", "StepScaling", "TargetTracking", "HPA"])
@@ -264,7 +283,7 @@ policies = st.one_of(
               duration=st.sampled_from([0, 15, 60, 300]), step=st.integers(1, 4),
               cooldown=st.sampled_from([0, 30, 300])),
     st.builds(StepScaling, threshold=st.floats(0.3, 0.8), duration=st.sampled_from([0, 60]),
-              cooldown=st.sampled_from([0, 300]),
+              warmup=st.sampled_from([0, 300]), period=st.sampled_from([0, 60]),
               adjustment_type=st.sampled_from(["percent", "change"]),
               scale_out=st.just(((0, 0.1, 1), (0.1, None, 3))),
               scale_in=st.just(((None, -0.1, -2), (-0.1, 0, -1)))),
@@ -368,7 +387,7 @@ def test_bad_settings_name_the_parameter_and_what_is_allowed(make, message):
 
 def test_explorer_slider_updates_the_figure_to_what_scenarios_computes():
     explorer = sl.widgets.autoscaling_explorer()
-    before = np.array(explorer.figure.data[2].y, dtype=float)
+    before = np.array(explorer.figure.data[3].y, dtype=float)
     explorer.controls["duration"].value = 60
     series = scenarios.autoscaling_explorer(duration=60)
     for trace, data in zip(explorer.figure.data, plots.autoscaling_traces(series)):
@@ -412,3 +431,25 @@ def test_hpa_recommend_names_a_cpu_request_it_cannot_read():
     with pytest.raises(ValueError, match=r"request_m\[0\] must be a number, got NaN"):
         sl.autoscalers.HPA().recommend([50], request_m=[float("nan")])
 
+
+# -- lesson 05: CloudWatch's alarm timeline and stale metrics --------------------------------------
+
+
+def test_a_cloudwatch_alarm_needs_whole_periods_and_waits_for_late_data():
+    # a jump on a period boundary: five breaching 1-minute datapoints end 300 s later
+    assert scenarios.cloudwatch_alarm(600, 0.5, 1.0, delay=0)["fires_after"] == 300
+    assert scenarios.cloudwatch_alarm(600, 0.5, 1.0, delay=60)["fires_after"] == 360
+    # 40 % → 90 % at 120 s of a 5-minute period averages exactly 70 %: not above, so the
+    # alarm waits for the next period, which ends at 600 s
+    one = scenarios.cloudwatch_alarm(120, 0.4, 0.9, period=300, datapoints=1,
+                                     evaluation_periods=1, delay=0)
+    assert one["fires_at"] == 600
+    assert scenarios.cloudwatch_alarm(600, 0.5, 1.0, datapoints=3, delay=0)["fires_after"] == 180
+    with pytest.raises(ValueError, match="after must be above threshold"):
+        scenarios.cloudwatch_alarm(600, 0.5, 0.6)
+
+
+def test_stale_metrics_delay_the_hpa_by_the_pipeline():
+    rows = scenarios.hpa_reaction(metrics_delay=30, pod_start=60, node_start=180)
+    fresh, late, node = (row["first_answer"] for row in rows)
+    assert fresh >= 60 and late >= fresh + 30 - 15 and node >= late + 180 - 15

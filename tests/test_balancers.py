@@ -1,5 +1,8 @@
-"""Load-balancing policies against their reference behaviour (shared/reference/algorithms.md
-§3), queueing theory (§5), brute-force oracles, and the conformance suite."""
+"""Load-balancing policies against their reference behaviour (NGINX
+``ngx_http_upstream_round_robin.c`` and ``ngx_http_upstream_least_conn_module.c``, Envoy's
+least-request load balancer, Finagle's ``PeakEwma.scala``, Lamping and Veach's jump hash,
+arXiv:1406.2294), queueing theory (Kleinrock, *Queueing Systems* vol. 1, 1975), brute-force
+oracles, and the conformance suite."""
 
 from __future__ import annotations
 
@@ -286,7 +289,7 @@ def test_least_loaded_policies_keep_their_index_small(policy):
         ours.on_start(view[1], Request(k, 0.0))
         state.inflight[1] -= 1
         ours.on_finish(view[1], Request(k, 0.0), 1.0)
-    assert sum(map(len, ours._index.heaps)) < 100
+    assert sum(map(len, ours._counts.index.heaps)) < 100
 
 
 class NginxBalancer:

@@ -3,8 +3,8 @@
 repo2docker cannot run here (no Docker), so the slow test does what it does with
 binder/requirements.txt: a clean virtual environment, ``pip install -r binder/requirements.txt``
 from the repository root, postBuild, then every lesson executed with nbval in that environment.
-Known gaps: Binder uses conda's Python and its own base pins, and Ubuntu's apt.txt packages.
-See shared/reference/notebooks.md §6.
+Known gaps: Binder uses conda's Python and its own base pins, and Ubuntu's apt.txt packages
+(repo2docker.readthedocs.io, "Configuration files").
 
 ``SCALELAB_SKIP_BINDER_TEST=1`` skips the slow test on a developer machine (not in CI).
 """

@@ -7,6 +7,8 @@ built from the same fixtures (tests/conftest.py) and helpers (tests/browser.py).
 
 from __future__ import annotations
 
+import ast
+
 import nbformat
 import pytest
 from browser import (
@@ -26,6 +28,14 @@ from browser import (
 LESSONS = lesson_notebooks()
 CONTROLS = ".jp-OutputArea .widget-slider, .jp-OutputArea .widget-dropdown"
 PLOTS = ".jp-OutputArea .js-plotly-plot"
+FLOW_VIEWS = ".jp-OutputArea .scalelab-flow"
+# The animated flow views each lesson must show (issue: one per lesson's key mechanism).
+FLOW_VIEWS_AT_LEAST = {"00-start-here.ipynb": 1, "02-load-balancers.ipynb": 2,
+                       "03-when-instances-fail.ipynb": 2, "04-statelessness.ipynb": 2,
+                       "05-autoscaling.ipynb": 1}
+FLOW_STATE = """(el) => ({t0: Number(el.dataset.t0), count: Number(el.dataset.count),
+  instances: JSON.parse(el.dataset.instances || '[]'),
+  canvas: !!el.querySelector('canvas') && el.querySelector('canvas').width > 0})"""
 PLOT_TITLE = """(el) => {
   const layout = el._fullLayout || {}, title = (layout.title && layout.title.text) || '';
   return Object.values(layout._dfltTitle || {}).includes(title) ? '' : title;
@@ -54,6 +64,20 @@ def test_lesson_runs_and_renders_in_jupyterlab(page, jupyter_server, notebook):
         control.scroll_into_view_if_needed()
         expect(control).to_be_visible(timeout=RENDER_TIMEOUT_MS)
 
+    starts = flow_starts(notebook)
+    assert len(starts) >= FLOW_VIEWS_AT_LEAST.get(notebook.name, 0), (
+        f"{notebook.name} should show at least {FLOW_VIEWS_AT_LEAST[notebook.name]} flow views")
+    views = page.locator(FLOW_VIEWS)
+    assert views.count() == len(starts), (
+        f"{notebook.name}: {len(starts)} sl.widgets.flow calls, {views.count()} views drawn")
+    for i, start in enumerate(starts):
+        view = views.nth(i)
+        view.scroll_into_view_if_needed()
+        expect(view).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        shown = view.evaluate(FLOW_STATE)
+        assert shown["canvas"] and shown["count"] > 0 and shown["instances"], (i, shown)
+        assert shown["t0"] == start, f"{notebook.name}: flow view #{i} starts at {shown['t0']}"
+
     plots = page.locator(PLOTS)
     assert plots.count() >= plotly_outputs_expected(page), (
         f"{notebook.name}: {plotly_outputs_expected(page)} plotly outputs in the notebook but "
@@ -73,6 +97,24 @@ def test_lesson_runs_and_renders_in_jupyterlab(page, jupyter_server, notebook):
         f"{notebook.name}: browser console errors (rendered {counts}):\n"
         + "\n".join(page.console_errors)
     )
+
+
+def flow_starts(notebook) -> list[float]:
+    """The ``start=`` of every ``sl.widgets.flow(…)`` call in the notebook's code, in order:
+    the window each view must show (its ``data-t0``)."""
+    starts = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython syntax (%magic, !shell): no flow call to find there
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "sl.widgets.flow":
+                start = next(k.value for k in node.keywords if k.arg == "start")
+                starts.append(float(ast.literal_eval(start)))
+    return starts
 
 
 def test_machinery_reports_a_failing_notebook(page, jupyter_server):

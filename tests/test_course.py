@@ -180,7 +180,10 @@ def test_both_copies_carry_valid_unique_nbgrader_metadata(built, path):
                 assert "points" in meta
         ids = [m["grade_id"] for m in metas]
         assert len(ids) == len(set(ids)), f"duplicate grade_id in {kind}/{path.name}"
-        graded = [m for m in metas if m["grade"]]
+        manual = [c.metadata["nbgrader"] for c in cells if "nbgrader" in c.metadata
+                  and c.cell_type == "markdown" and c.metadata["nbgrader"]["grade"]]
+        assert all(m["solution"] and not m["locked"] for m in manual)  # a learner writes there
+        graded = [m for m in metas if m["grade"] and m not in manual]
         assert {m["grade_id"] for m in graded} == {
             f"{e.id.replace('.', '-')}-checks" for e in module.EXERCISES if e.points}
         assert sum(m["points"] for m in graded) == sum(e.points for e in module.EXERCISES)

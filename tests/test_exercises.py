@@ -58,6 +58,12 @@ WRONG = {
     "lesson05.q5": "my_autoscaler = sl.autoscalers.Threshold()",
     "lesson03.q1": "q1_seconds = 6",
     "lesson03.q2": "q2_failed = 900",
+    "lesson03.q3": "q3_seconds = 10",
+    "lesson03.q4": 'q4_choice = "b"',
+    "lesson03.q5": "class PanicAware(sl.balancers.Balancer):\n"
+                   "    def pick(self, instances, request):  # forgets the panic threshold\n"
+                   "        up = [i for i in instances if i.healthy]\n"
+                   "        return min(up, key=lambda i: i.inflight) if up else None",
     "lesson04.q1": "q1_lost_share = 0.2",
     "lesson04.q2": "q2_relogins = 240",
     "lesson04.q3": 'q3_choice = "b"',
@@ -67,11 +73,15 @@ WRONG = {
                    "        if not up:\n            return None\n"
                    "        home = instances[(request.user or 0) % len(instances)]\n"
                    "        return home if home.healthy else up[(request.user or 0) % len(up)]",
+    "lesson07.q1": "q1_budget = 77_600",
+    "lesson07.q2": "design = sl.capstone.Design(size=2, min_instances=3, max_instances=3)",
+    "lesson07.q3": 'q3_choice = "d"',
     "lesson06.q1": "q1_breaking_rate = 135",
     "lesson06.q2": "q2_users = 400",
     "lesson06.q3": 'q3_choice = "a"',
     "lesson06.q4": "def warmup_test():\n"
                    "    return sl.loadtest.ramp(0.5, 8, duration=1800, windows=12)  # too gentle",
+    "lesson06.q5": "q5_load = 0.75",
 }
 STUB_LINE = "raise NotImplementedError()"
 
@@ -87,6 +97,13 @@ CODE = [e for e in ALL if isinstance(e, Code)]
 WITH_STUB_LINE = [e for e in CODE if STUB_LINE in e.stub]
 
 
+
+
+def graded(exercise, answer):
+    """The grader's verdict; held-out exercises (the capstone) get an instructor's seed."""
+    if getattr(exercise, "held_out", False):
+        return exercise.grade(answer, held_out_seed=2027)
+    return exercise.grade(answer)
 
 
 def fresh(exercise):
@@ -124,7 +141,7 @@ def test_every_graded_exercise_has_a_known_wrong_answer():
 @pytest.mark.parametrize("exercise", ALL, ids=IDS)
 def test_stub_is_not_attempted(exercise):
     answer = run_cell(exercise.stub, exercise.answer)
-    for outcome in (fresh(exercise).check(answer), exercise.grade(answer)):
+    for outcome in (fresh(exercise).check(answer), graded(exercise, answer)):
         assert isinstance(outcome, NotAttempted), outcome
         assert outcome.status == "not_attempted" and not outcome.passed
 
@@ -132,8 +149,8 @@ def test_stub_is_not_attempted(exercise):
 @pytest.mark.parametrize("exercise", ALL, ids=IDS)
 def test_reference_solution_passes_public_and_instructor_checks(exercise):
     answer = run_cell(exercise.solution_code, exercise.answer)
-    checked, graded = fresh(exercise).check(answer), exercise.grade(answer)
-    assert checked.passed and graded.passed, f"{checked}\n{graded}"
+    checked, grade = fresh(exercise).check(answer), graded(exercise, answer)
+    assert checked.passed and grade.passed, f"{checked}\n{grade}"
     if exercise.has_instructor_checks:
         assert "instructor" in checked.message and "grading" in checked.message
 
@@ -144,7 +161,7 @@ def test_known_wrong_answer_fails_usefully_without_the_answer(exercise):
     answer = run_cell(WRONG[exercise.id], exercise.answer)
     outcome = fresh(exercise).check(answer)
     assert isinstance(outcome, Incorrect) and outcome.status == "fail", outcome
-    assert exercise.grade(answer).status == "fail"
+    assert graded(exercise, answer).status == "fail"
     assert len(outcome.message) > 30
     assert gives_away(exercise, outcome.message) is None, outcome
 
@@ -327,7 +344,8 @@ CORRECT_BALANCERS = {
     "min over healthy": "class FewestInFlight(sl.balancers.Balancer):\n"
                         "    def pick(self, instances, request):\n"
                         "        healthy = [i for i in instances if i.healthy]\n"
-                        "        return min(healthy, key=lambda i: i.inflight) if healthy else None",
+                        "        return min(healthy, key=lambda i: i.inflight) "
+                        "if healthy else None",
     "random tie-break, returns an index":
         "class FewestInFlight(sl.balancers.Balancer):\n"
         "    def pick(self, instances, request):\n"

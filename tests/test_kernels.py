@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import scalelab as sl
-from scalelab import epochs, kernels
+from scalelab import epochs, kernels, routing
 
 POLICIES = [sl.balancers.PowerOfTwoChoices, sl.balancers.JoinShortestQueue,
             sl.balancers.LeastConnections, sl.balancers.RoundRobin]
@@ -39,13 +39,13 @@ def test_kernels_equal_the_general_loop(policy, n, load, speeds, seed):
 
 def test_kernels_are_used_only_where_they_are_exact():
     specs = [sl.Instance()] * 4
-    assert kernels.kernel_for(sl.balancers.PowerOfTwoChoices(), specs) is not None
-    assert kernels.kernel_for(through_pick(sl.balancers.PowerOfTwoChoices)(), specs) is None
-    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), [sl.Instance(slots=2)]) is None
+    assert routing.fast_path(sl.balancers.PowerOfTwoChoices(), specs, 0) is not None
+    assert routing.fast_path(through_pick(sl.balancers.PowerOfTwoChoices)(), specs, 0) is None
+    assert routing.fast_path(sl.balancers.JoinShortestQueue(), [sl.Instance(slots=2)], 0) is None
     weighted = [sl.Instance(weight=1), sl.Instance(weight=2)]
-    assert kernels.kernel_for(sl.balancers.LeastConnections(), weighted) is None
+    assert routing.fast_path(sl.balancers.LeastConnections(), weighted, 0) is None
     many = [sl.Instance()] * (kernels.SMALL + 1)
-    assert kernels.kernel_for(sl.balancers.JoinShortestQueue(), many) is None
+    assert routing.fast_path(sl.balancers.JoinShortestQueue(), many, 0) is None
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -119,9 +119,12 @@ CHUNKED = [(policy, False) for policy in POLICIES if policy is not sl.balancers.
     [(policy, True) for policy in POLICIES]
 
 
+@pytest.mark.parametrize("small_batch", [0, 10**9], ids=["numpy", "python"])
 @pytest.mark.parametrize("policy, scaled", CHUNKED)
-def test_chunk_boundaries_change_nothing(policy, scaled, monkeypatch):
-    """Routing in chunks (here of 37 arrivals) carries every queue across the boundary."""
+def test_chunk_boundaries_change_nothing(policy, scaled, small_batch, monkeypatch):
+    """Routing in chunks (here of 37 arrivals) carries every queue across the boundary,
+    whether the batch's records are computed with numpy or one by one."""
+    monkeypatch.setattr(epochs, "SMALL_BATCH", small_batch)
     workload = sl.workloads.poisson(rate=9, duration=400, seed=3)
     instances = [sl.Instance(speed=s) for s in (1.0, 0.7, 1.3, 1.0)]
     steady = dict(autoscaler=sl.autoscalers.HPA(), min_instances=4, max_instances=4) \
@@ -164,7 +167,7 @@ def test_instances_leaving_and_joining_anywhere_keep_the_policys_picks(policy):
         balancer.reset()
     state = sl.balancers.ClusterState(speeds, [1.0] * len(speeds))
     view = sl.balancers.InstancesView(state)
-    kernel = kernels.kernel_for(kernel_policy, [sl.Instance(speed=s) for s in speeds])
+    kernel = routing.fast_path(kernel_policy, [sl.Instance(speed=s) for s in speeds], 0)
     rng = np.random.default_rng(7)
     t, ending = 0.0, []
     for step in range(12):

@@ -1,6 +1,6 @@
 """Lesson 01 (a bigger machine or more machines): the numbers behind its figures against the
-theory oracles (shared/reference/algorithms.md §5) and the simulator, its explorer without a
-browser, and the lesson in a real browser."""
+theory oracles (Erlang C, Amdahl, Gunther's USL, availability arithmetic) and the simulator,
+its explorer without a browser, and the lesson in a real browser."""
 
 import math
 

@@ -225,7 +225,7 @@ def test_store_outage_fails_every_request_in_the_window():
     assert outage["lost_sessions"] == 0
 
 
-# -- the explorer's numbers -------------------------------------------------------------------------
+# -- the explorer's numbers ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("n", [3, 5, 8])
 def test_explorer_memory_mode_loses_about_n_minus_1_over_n(n):
@@ -448,7 +448,7 @@ def test_a_crash_in_the_learners_balancer_is_theirs():
     assert "scalelab" not in outcome.details.split("\n\n")[0]
 
 
-# -- the lesson in a browser ------------------------------------------------------------------------
+# -- the lesson in a browser ---------------------------------------------------------------------
 
 REQUESTS_SERVED = """
 () => {
@@ -499,3 +499,12 @@ def test_explorer_controls_redraw_with_what_the_kernel_computed(page, jupyter_se
                            timeout=60_000)
     expect(page.get_by_text("Sessions in memory, sticky balancer, 6 instances")).to_be_visible()
     assert error_outputs(page) == []
+
+
+def test_hung_store_counts_workers_by_littles_law():
+    hang = scenarios.hung_store(rate=10, workers=40, work=0.2, store_timeout=0.1)
+    assert hang["exhausted_after"] == pytest.approx(4.0)      # 40 workers ÷ 10 per second
+    assert hang["busy_normally"] == pytest.approx(2.0)        # 10/s × 0.2 s
+    assert hang["busy_with_timeout"] == pytest.approx(3.0)    # 10/s × (0.2 + 0.1) s
+    with pytest.raises(ValueError, match="store_timeout"):
+        scenarios.hung_store(rate=10, workers=40, store_timeout=0)

@@ -36,7 +36,7 @@ def test_window_slider_redraws_the_explorer_with_what_the_kernel_computed(page, 
     window = sliders.filter(has_text="for (s)").first
     window.scroll_into_view_if_needed()
     expect(window).to_be_visible(timeout=90_000)
-    start = plots.autoscaling_traces(scenarios.autoscaling_explorer())[2]["y"].tolist()
+    start = plots.autoscaling_traces(scenarios.autoscaling_explorer())[3]["y"].tolist()
     page.wait_for_function(SAME, arg=[IN_SERVICE, start], timeout=90_000)
 
     handle = window.locator(".noUi-handle").first
@@ -46,7 +46,7 @@ def test_window_slider_redraws_the_explorer_with_what_the_kernel_computed(page, 
     expect(window.locator(".widget-readout")).to_have_text("60", timeout=30_000)
 
     series = scenarios.autoscaling_explorer(duration=60)
-    want = plots.autoscaling_traces(series)[2]["y"].tolist()
+    want = plots.autoscaling_traces(series)[3]["y"].tolist()
     page.wait_for_function(SAME, arg=[IN_SERVICE, want], timeout=60_000)
     assert not np.allclose(start, want)
     expect(page.get_by_text(f"Cost {series['instance_hours']:.2f} instance-hours")).to_be_visible()

@@ -371,14 +371,46 @@ def test_load_over_time_traces_hold_the_instances_to_the_end():
     assert len(traces) == 2 + 3 * 2
     assert traces[4]["x"][-1] == pytest.approx(30.0)  # minutes
     assert traces[3]["y"].tolist() == pytest.approx(series["a"]["p95"].tolist(), nan_ok=True)
-    assert len(plots.load_over_time(series).data) == len(traces)
+    figure = plots.load_over_time(series, title="Two runs of one shape")
+    assert len(figure.data) == len(traces) and figure.layout.title.text == "Two runs of one shape"
+
+
+def _lesson_figures(stairs, stall):
+    dip = scenarios.scale_in_rehearsal(seed=1)
+    return [
+        plots.load_test({"m": stairs[2]["columns"]}, theory=stairs[2], capacity=100, slo=0.25),
+        plots.coordinated_omission(stall),
+        plots.load_over_time({f"{w}": scenarios.load_series(r)
+                              for w, r in dip["reports"].items()}, title="takeaway"),
+        plots.load_test_explorer(scenarios.load_test_explorer()),
+        plots.retry_storm({"a": scenarios.storm_timeline(0), "b": scenarios.storm_timeline(1)}),
+    ]
+
+
+def test_every_figure_states_a_takeaway_and_labels_its_axes(stairs, stall):
+    for figure in _lesson_figures(stairs, stall):
+        assert figure.layout.title.text, "a figure without a takeaway title"
+        layout = figure.to_plotly_json()["layout"]
+        axes = {k: v for k, v in layout.items() if re.fullmatch(r"[xy]axis\d*", k)}
+        assert any(axis.get("title") for n, axis in axes.items() if n.startswith("x"))
+        for name, axis in axes.items():
+            if name.startswith("y") or axis.get("title"):  # shared x axes: the bottom one
+                assert axis.get("title", {}).get("text"), f"{name} has no title"
+            if axis.get("type") == "log":
+                low, high = (10 ** v for v in axis["range"])
+                inside = [t for t in axis["tickvals"] if low * 0.999 <= t <= high * 1.001]
+                assert len(inside) >= 3, f"{name}: log ticks {axis['tickvals']}"
+                on_it = [t for t in figure.data
+                         if t.type == "bar" and (t.yaxis or "y") == name.replace("axis", "")]
+                assert not on_it, f"bars on the log axis {name}"
 
 
 def test_every_figure_stays_under_5000_points_per_trace(stairs, stall):
     figures = [
         plots.load_test({"m": stairs[4]["columns"]}, theory=stairs[4], capacity=200, slo=0.25),
         plots.coordinated_omission(stall),
-        plots.load_over_time({"a": scenarios.load_series(scenarios.rehearsal(60))}),
+        plots.load_over_time({"a": scenarios.load_series(scenarios.rehearsal(60))}, title="a"),
+        plots.retry_storm({"a": scenarios.storm_timeline(1)}),
         plots.load_test_explorer(scenarios.load_test_explorer("soak", 10, 8, True)),
     ]
     for figure in figures:
@@ -449,8 +481,8 @@ def fresh(exercise):
     return copy.deepcopy(exercise)
 
 
-def test_lesson06_has_four_exercises_one_of_them_code():
-    assert [e.name for e in ex.EXERCISES] == ["q1", "q2", "q3", "q4"]
+def test_lesson06_has_five_exercises_one_of_them_code():
+    assert [e.name for e in ex.EXERCISES] == ["q1", "q2", "q3", "q4", "q5"]
     assert ex.q4.kind == "test design" and ex.q3.kind == "choice"
     assert ex.NOTEBOOK == LESSON
 
@@ -474,6 +506,7 @@ WRONG = {
     "q1": ["q1_breaking_rate = 135", "q1_breaking_rate = 150", "q1_breaking_rate = 3 * 38.0"],
     "q2": ["q2_users = 400", "q2_users = 50"],
     "q3": ['q3_choice = "a"', 'q3_choice = "d"'],
+    "q5": ["q5_load = 1 / 3", "q5_load = 0.75", "q5_load = 1", "q5_load = 25"],
     "q4": [("def warmup_test():\n"
             "    return sl.loadtest.ramp(0.5, 8, duration=1800, windows=12)  # too gentle"),
            ("def warmup_test():\n"
@@ -490,7 +523,7 @@ def test_known_wrong_answers_fail_usefully_without_the_answer(name, source):
     outcome = fresh(exercise).check(learner(source, exercise.answer))
     assert isinstance(outcome, Incorrect), outcome
     assert len(outcome.message) > 40
-    if name in ("q1", "q2"):
+    if name in ("q1", "q2", "q5"):
         for text in re.findall(r"\d+(?:\.\d+)?", outcome.message):
             assert not exercise._close(float(text), exercise.expected), outcome.message
     if name == "q3":
@@ -511,6 +544,13 @@ def test_q1_expected_is_theory_and_a_fine_stair_finds_it_within_five_percent():
 def test_q2_is_littles_law():
     assert ex.q2.expected == scenarios.closed_loop_users(100, 0.5, 4)
     assert "think time only" in ex.q2.check(400).message
+
+
+def test_q5_is_the_load_at_which_every_send_still_fits():
+    # in the bad state every request costs 1 + 3 sends' work: it drains iff 4 × load < 1
+    assert ex.q5.expected == pytest.approx(0.25)
+    assert "percentage" in ex.q5.check(25).message
+    assert "first one included" in ex.q5.check(1 / 3).message
 
 
 def test_q4_messages_say_what_the_learners_test_did():

@@ -1,8 +1,9 @@
-"""Load shapes, open vs closed loop, and the breaking point (issue: load testing).
+"""Load shapes, open vs closed loop, and the breaking point.
 
-Oracles come from reference/algorithms.md §6: capacity of c servers of rate μ is cμ; a server
+Oracles: capacity of c servers of rate μ is cμ; a server
 that stalls 1 s every 10 s delays about a tenth of open-loop requests uniformly up to 1 s
-(p99 ≈ 0.9 s) but only one request per stall in a closed loop (p99 ≈ the service time).
+(p99 ≈ 0.9 s) but only one request per stall in a closed loop (p99 ≈ the service time):
+coordinated omission, as Gil Tene describes it in the wrk2 README (github.com/giltene/wrk2).
 """
 
 import numpy as np

@@ -140,3 +140,40 @@ def test_latency_is_end_minus_arrival_of_answered_requests_only():
     records["end"] = [1.5, 0.0, 2.25]
     records["status"] = [Status.OK, Status.REJECTED, Status.OK]
     np.testing.assert_allclose(metrics.latency(records), [1.5, 0.25])
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=300),
+       qs=st.lists(st.floats(0, 100), min_size=1, max_size=4))
+def test_percentiles_from_one_partition_are_numpys_to_the_last_bit(values, qs):
+    array = np.array(values, dtype=float)
+    ours = metrics.percentiles(array, qs)
+    if not len(values):
+        assert all(np.isnan(ours))
+        return
+    assert ours == np.percentile(array, qs).tolist()
+    assert np.array_equal(array, np.array(values))  # a copy was partitioned, not the input
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**16), warmup=st.floats(0, 50), crash=st.booleans(),
+       shuffle=st.booleans())
+def test_a_summary_after_a_warmup_counts_exactly_the_later_requests(seed, warmup, crash,
+                                                                     shuffle):
+    """The oracle: the summary of records holding only the requests that arrived at or after
+    the warm-up, without one (arrivals in time order or not)."""
+    import scalelab as sl
+
+    failures = [sl.Crash(instance=0, at=20.0)] if crash else []
+    res = sl.simulate(sl.workloads.poisson(rate=20, duration=60, seed=seed), instances=2,
+                      service_time=0.05, failures=failures, seed=seed)
+    records = res.requests
+    if shuffle:
+        records = records[np.random.default_rng(seed).permutation(len(records))]
+    later = records[records["arrival"] >= warmup]
+    whole = sl.Result(records, res.instances, res.duration).summary(warmup=warmup)
+    oracle = sl.Result(later, res.instances, res.duration).summary()
+    for key in ("requests", "completed", "errors", "lost_sessions", "retries"):
+        assert whole[key] == oracle[key], key
+    for key in ("mean", "p50", "p95", "p99", "max", "mean_wait"):
+        assert whole[key] == pytest.approx(oracle[key], rel=1e-12, nan_ok=True), key

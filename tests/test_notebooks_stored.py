@@ -1,4 +1,5 @@
-"""Lessons are committed stripped (shared/reference/notebooks.md §5, §9).
+"""Lessons are committed stripped, as nbstripout does, with nbval's rules for the outputs
+that are kept (nbval.readthedocs.io).
 
 - no cell keeps outputs unless it is tagged ``keep_output``; such a cell holds
   ``# NBVAL_CHECK_OUTPUT`` (so ``--nbval-lax`` compares it) and has an execution_count

@@ -1,4 +1,4 @@
-"""Where sessions live (issue: statelessness). Oracles: round-robin sends a follow-up request
+"""Where sessions live. Oracles: round-robin sends a follow-up request
 to the instance holding the session with probability 1/N; sticky routing loses exactly the
 sessions that lived on a crashed instance (counted from the request records); a shared store
 loses none and adds its latency to every request."""

@@ -1,4 +1,6 @@
-"""scalelab.theory against the numbers quoted in reference/algorithms.md §5 and the brief.
+"""scalelab.theory against published values: Kleinrock, *Queueing Systems* vol. 1 (1975) for
+M/M/1, M/M/c (Erlang C) and GI/M/1; Amdahl (1967); Gunther, *Guerrilla Capacity Planning*
+(2007) for the USL; availability arithmetic for replicas and components in series.
 
 Oracles are written as the printed strings; ``printed()`` allows half a unit in their last
 digit. Times are in mean service times unless a test scales them to seconds.

@@ -30,8 +30,9 @@ FIELDS = ("student", "exercise", "status", "points", "max_points", "message")
 
 # -- inside the kernel ----------------------------------------------------------------------
 
-def emit(exercise_id: str, get_answer) -> None:
-    """Grade ``exercise_id`` on ``get_answer()`` and print ``MARKER`` + a JSON record."""
+def emit(exercise_id: str, get_answer, **options) -> None:
+    """Grade ``exercise_id`` on ``get_answer()`` (with ``options``, e.g. the capstone's
+    ``held_out_seed``) and print ``MARKER`` + a JSON record."""
     from . import find
     from .outcomes import Error, NotAttempted
 
@@ -43,7 +44,7 @@ def emit(exercise_id: str, get_answer) -> None:
                                "cell was not run, was deleted, or failed before defining it.")
     else:
         try:
-            outcome = exercise.grade(answer)
+            outcome = exercise.grade(answer, **options)
         except Exception as exc:  # noqa: BLE001 - a bug in a check: report it, never pass it
             outcome = Error(f"The grader itself failed on this answer ({type(exc).__name__}: "
                             f"{exc}); please tell the course maintainers.",
@@ -76,11 +77,13 @@ def module_in(notebook):
 
 
 def grade(paths, out=None, rates=None, limits: Limits | None = None, lesson: str | None = None,
-          jobs: int = 1, log=None) -> list[dict]:
+          jobs: int = 1, log=None, held_out_seed: int | None = None) -> list[dict]:
     """Grade every notebook in ``paths`` (files, or folders of ``*.ipynb``); write the rows
     to the CSV ``out`` and the per-exercise pass rates to the CSV ``rates`` if given.
 
     One row per student (the file's stem) and exercise: status, points, max_points, message.
+    Exercises graded on held-out scenarios (the capstone) get ``held_out_seed``, and their
+    class view (cost, error budget spent, a figure) is written beside ``out``.
     """
     from .. import exercises
 
@@ -93,7 +96,7 @@ def grade(paths, out=None, rates=None, limits: Limits | None = None, lesson: str
 
     def one(path):
         started = time.monotonic()
-        rows = grade_one(path, limits, forced)
+        rows = grade_one(path, limits, forced, held_out_seed)
         for row in rows:
             row["student"] = names[path]
         passed = sum(1 for r in rows if r["status"] == "pass")
@@ -105,6 +108,10 @@ def grade(paths, out=None, rates=None, limits: Limits | None = None, lesson: str
         rows = [row for result in pool.map(one, files) for row in result]
     if out is not None:
         write_csv(out, rows, FIELDS)
+        if any(row.get("data") for row in rows):
+            from ..capstone_class import write_class_view
+            for path in write_class_view(out, rows):
+                log(f"wrote {path}")
     summary = pass_rates(rows)
     if rates is not None:
         write_csv(rates, summary, ("exercise", "max_points", "submissions", *STATUSES,
@@ -113,7 +120,7 @@ def grade(paths, out=None, rates=None, limits: Limits | None = None, lesson: str
     return rows
 
 
-def grade_one(path: Path, limits: Limits, module=None) -> list[dict]:
+def grade_one(path: Path, limits: Limits, module=None, held_out_seed=None) -> list[dict]:
     """The rows for one submission (``student`` left empty)."""
     import nbformat
 
@@ -127,12 +134,12 @@ def grade_one(path: Path, limits: Limits, module=None) -> list[dict]:
         return _all(None, "error", "could not tell which lesson this is (no scalelab "
                                    "metadata or `from scalelab.exercises import lessonNN`); "
                                    "grade it with --lesson lessonNN")
-    job, owners = _job(notebook, module, limits)
+    job, owners = _job(notebook, module, limits, held_out_seed)
     result = sandbox.run(job, limits)
     return _rows(module, result, owners, job["first_grade_cell"], limits, job["places"])
 
 
-def _job(notebook, module, limits: Limits):
+def _job(notebook, module, limits: Limits, held_out_seed=None):
     """The notebook to run (the submission's code cells, then one grade cell per exercise)
     and, for each submission cell that belongs to an exercise, which one."""
     import nbformat
@@ -153,9 +160,11 @@ def _job(notebook, module, limits: Limits):
         cells.append(nbformat.v4.new_code_cell(LAB_SKIPPED if skip else cell.source))
     first = len(cells)
     for exercise in module.EXERCISES:
+        seed = f", held_out_seed={held_out_seed!r}" \
+            if getattr(exercise, "held_out", False) and held_out_seed is not None else ""
         cells.append(nbformat.v4.new_code_cell(
             "from scalelab.exercises.grading import emit as _scalelab_emit\n"
-            f"_scalelab_emit({exercise.id!r}, lambda: {exercise.answer})"))
+            f"_scalelab_emit({exercise.id!r}, lambda: {exercise.answer}{seed})"))
     runnable = nbformat.v4.new_notebook(cells=cells)
     return {"notebook": runnable, "first_grade_cell": first, "places": places}, owners
 
@@ -226,6 +235,7 @@ def _rows(module, result: dict, owners: dict, first: int, limits: Limits,
                                           f"{name}: {message}")
         elif record is not None:
             row = _row(exercise, record["status"], record["message"], record["points"])
+            row["data"] = record.get("data")
         elif result.get("total_timeout"):
             row = _row(exercise, "timeout", f"the notebook ran longer than "
                                             f"{limits.total_timeout:g} s in all and was stopped")

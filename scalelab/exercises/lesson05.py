@@ -1,7 +1,7 @@
 """Exercises for lesson 05 · Autoscaling.
 
 Objectives checked: compute the Kubernetes HPA's proposal by hand (q1); predict the lag of
-the course text's rule (q2); why autoscaling needs stateless instances (q3); write the HPA
+the threshold rule (q2); why autoscaling needs stateless instances (q3); write the HPA
 formula (q4); tune a policy to meet an SLO at the lowest cost on a day of traffic, checked
 also on days it has not seen (q5). Times in seconds, utilization as a fraction unless a name
 says ``_percent``.
@@ -56,7 +56,7 @@ q1 = Number(
 
 q2 = Number(
     title="Predict the lag",
-    prompt="A cluster of 2 instances runs the course text's rule "
+    prompt="A cluster of 2 instances runs the threshold rule "
            "`Threshold(scale_out_above=0.7, duration=180, cooldown=300)`, checked every "
            "**15 s**; a new instance needs **90 s** to boot. At **t = 600 s** (exactly on a "
            "control step) traffic triples, and from then on every 15-second reading is above "
@@ -67,7 +67,7 @@ q2 = Number(
     mistakes=[
         (780, ("That is when the rule fires and launches the instance. It still has to boot "
               "before it can take a request.")),
-        (690, ("That counts the warm-up but not the window: the rule acts only after the "
+        (690, ("That counts the boot but not the window: the rule acts only after the "
               "utilization has been above 70 % for the whole `duration`.")),
         (1170, ("The cooldown only delays the *next* action; the first one is not held back "
                "by it.")),
@@ -77,9 +77,9 @@ q2 = Number(
         "Two things stand between the spike and the new instance taking traffic.",
         ("The rule needs `duration` seconds of readings above 70 %; then the instance boots "
         "for `boot_time` seconds."),
-        "600 s + the window + the warm-up.",
+        "600 s + the window + the boot.",
     ],
-    solution="q2_first_request_at = 600 + 180 + 90  # the spike + the window + the warm-up",
+    solution="q2_first_request_at = 600 + 180 + 90  # the spike + the window + the boot",
     explanation="600 + 180 + 90 = 870 s: the rule fires at 780 s, after 180 s of breaching "
                 "readings, and the instance answers its first request once it has booted. "
                 "For 4½ minutes the two old instances carried three times their traffic. "
@@ -288,7 +288,7 @@ q5 = _AutoscalerPolicy(
            "use 1 to 10. **Make `my_autoscaler` an autoscaler** — a built-in with your "
            "settings, or your own class — such that at most **1 %** of the day's requests "
            "take longer than **10 s**, for **under 96 instance-hours** (4 instances all day "
-           "cost 96 and miss the SLO). The course text's rule with its defaults misses the "
+           "cost 96 and miss the SLO). The threshold rule with its defaults misses the "
            "SLO. The check runs the conformance suite, then your policy on this day and on "
            "another day it has not seen (seed 12); grading adds more days.",
     answer="my_autoscaler", base=Autoscaler,

@@ -3,7 +3,8 @@
 Objectives checked: find a breaking point by an SLO to within 5 % (q1); size a closed-loop
 generator with Little's law (q2); explain what a closed loop hides (q3); design a load test
 that reveals a too-long warm-up, checked by running it against a cluster that boots fast and
-one that boots slowly (q4). Times in seconds, rates in requests per second.
+one that boots slowly (q4); find the load below which a retry storm dies out (q5). Times in
+seconds, rates in requests per second.
 
 >>> from scalelab.exercises import lesson06 as ex
 >>> ex.q2.check(450).status
@@ -304,6 +305,45 @@ q4 = _ShapeDesign(
                 "past double, breaks the healthy cluster too. Other shapes work, e.g. "
                 "`sl.loadtest.stages([(300, 1), (600, 8)])`.",
     points=4,
+)
+
+# -- q5: when a retry storm dies out --------------------------------------------------------------
+
+RESENDS = 3
+
+q5 = Number(
+    title="When does a retry storm die out?",
+    prompt="A service's clients give up after 2 s and then resend the request, up to **3 "
+           "times**. A short outage has just left every request waiting longer than 2 s, and "
+           "the server still does all the work it is sent, whether or not the client is still "
+           "waiting. **Below what load, as a fraction of the capacity, does the service "
+           "recover on its own once the outage is over?** Put it in `q5_load` (0.5 for 50 %).",
+    answer="q5_load", expected=1 / (1 + RESENDS), tolerance=0.02, relative=True,
+    units="of capacity", stub="q5_load = ...  # a fraction of the capacity, 0 to 1",
+    mistakes=[
+        (1 / RESENDS, "That divides by the resends. Count every send of a request, the first "
+                      "one included."),
+        (1 - 1 / (1 + RESENDS), "That is the share of the work that goes to resends. The "
+                                "question is the load at which all of it still fits."),
+        (1.0, "That is the capacity: a service below it recovers from a queue only if each "
+              "request costs one send's work. In the bad state, how many sends does each "
+              "request cost?"),
+        (100 / (1 + RESENDS), "That looks like a percentage: give a fraction between 0 and "
+                              "1."),
+    ],
+    hints=[
+        "In the bad state every send times out. How many times is each request sent, and how "
+        "much of that work does the server do?",
+        "Each request is sent 1 + 3 times and each send is served in full: the work offered "
+        "is that many times the load.",
+        "The queue shrinks only when the work offered is below the capacity.",
+    ],
+    solution="q5_load = 1 / (1 + 3)  # every send is served: (1 + resends) × load < 1",
+    explanation="Below a quarter of the capacity. Once every send times out, each request "
+                "costs four sends' work, so the queue shrinks only when 4 × load < 1. Between "
+                "25 % and 100 % the service is fine until a trigger and stuck after one: "
+                "metastable. A retry budget that caps resends at 10 % of requests caps the "
+                "factor at 1.1, and the service then recovers from any load below about 91 %.",
 )
 
 register(globals(), lesson="lesson06", notebook="06-load-testing.ipynb", title="Load testing")

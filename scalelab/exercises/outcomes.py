@@ -83,9 +83,12 @@ class Outcome(Message):
 
     def record(self, points: float) -> dict:
         """A JSON-ready row for the grader: status, points earned, points possible, message."""
-        return {"exercise": self.exercise, "status": self.status,
-                "points": points if self.passed else 0, "max_points": points,
-                "message": self.message}
+        record = {"exercise": self.exercise, "status": self.status,
+                  "points": points if self.passed else 0, "max_points": points,
+                  "message": self.message}
+        if getattr(self, "data", None):  # numbers for the class view (the capstone's cost, …)
+            record["data"] = self.data
+        return record
 
 
 class Correct(Outcome):

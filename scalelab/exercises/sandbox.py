@@ -258,7 +258,8 @@ def confine(folder: str) -> None:
     _ok(libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID), "unshare")
     _ok(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate")
     _ok(libc.mount(path, path, None, _MS_BIND | _MS_REC, None), "bind-mount the folder")
-    for target, attr_set, attr_clr in ((b"/", _MOUNT_ATTR_RDONLY, 0), (path, 0, _MOUNT_ATTR_RDONLY)):
+    for target, attr_set, attr_clr in ((b"/", _MOUNT_ATTR_RDONLY, 0),
+                                       (path, 0, _MOUNT_ATTR_RDONLY)):
         attr = ctypes.create_string_buffer(struct.pack("QQQQ", attr_set, attr_clr, 0, 0), 32)
         _ok(libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, target, _AT_RECURSIVE, attr, 32),
             "mount_setattr")

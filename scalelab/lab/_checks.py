@@ -9,11 +9,14 @@ import numbers
 import numpy as np
 
 from .. import _validate, sim
-from ..balancers import Request, prepare
+from ..balancers import prepare
+from ..config import policy_object
 from ..failures import Crash, Failure, Hang
+from ..routing import checked_pick
 from ..sim import Instance
+from ..views import Request
 from ..workloads import Workload, constant
-from .proxy import Proxy, _checked
+from .proxy import Proxy
 
 MAX_INSTANCES = 32  # processes on one laptop or a 2-core Binder
 # requests one instance process serves at once: each is a thread, and more slots than the load
@@ -21,12 +24,11 @@ MAX_INSTANCES = 32  # processes on one laptop or a 2-core Binder
 MAX_SLOTS = 1024
 
 
-def instance_specs(instances) -> tuple[list[Instance], bool]:
-    """Specs, and whether they came from a count (then the servers take any concurrency).
-    At most ``MAX_INSTANCES`` processes and ``MAX_SLOTS`` slots each, however they are given."""
-    from_count = not isinstance(instances, (Instance, list, tuple))
-    if from_count:  # check the count before sim.instance_specs builds a spec per instance
-        count = _validate.integer("instances", instances, minimum=1)
+def instance_specs(instances) -> list[Instance]:
+    """Specs, as ``simulate`` reads them: a count means that many ``Instance()``. At most
+    ``MAX_INSTANCES`` processes and ``MAX_SLOTS`` slots each, however they are given."""
+    if not isinstance(instances, (Instance, list, tuple)):  # a count: check it before
+        count = _validate.integer("instances", instances, minimum=1)  # a spec is built for each
         if count > MAX_INSTANCES:
             raise ValueError(f"instances must be ≤ {MAX_INSTANCES} on one machine (one process "
                              f"each), got {count}")
@@ -36,7 +38,7 @@ def instance_specs(instances) -> tuple[list[Instance], bool]:
     specs = sim.instance_specs(instances)
     for k, spec in enumerate(specs):
         check_slots(spec, f"instances[{k}]")
-    return specs, from_count
+    return specs
 
 
 def check_slots(spec: Instance, name: str) -> Instance:
@@ -101,15 +103,9 @@ def room_for_one_more(count: int) -> None:
 
 
 def policy(balancer):
-    """A balancer object with a ``pick`` method (a class gets a hint to call it)."""
-    if isinstance(balancer, type):
-        name = balancer.__name__
-        raise TypeError(f"balancer must be an object: pass {name}(), an object, not the class "
-                        f"{name}")
-    if not callable(getattr(balancer, "pick", None)):
-        raise TypeError(f"balancer must be a policy object with a pick(instances, request) "
-                        f"method, e.g. sl.balancers.RoundRobin(), got {balancer!r}")
-    return balancer
+    """A balancer object with a ``pick`` method, checked as ``simulate`` checks it (a class
+    gets "pass RoundRobin(), not RoundRobin")."""
+    return policy_object("balancer", balancer, "pick", "sl.balancers.RoundRobin()")
 
 
 def policy_fits(balancer, proxy) -> None:
@@ -125,7 +121,7 @@ def policy_fits(balancer, proxy) -> None:
     except Exception:  # noqa: BLE001 - a learner's object may hold anything
         return
     prepare(trial, np.random.default_rng(0))
-    _checked(trial.pick(proxy.view, Request(-1, 0.0)), len(proxy.view), balancer)
+    checked_pick(trial.pick(proxy.view, Request(-1, 0.0)), len(proxy.view), balancer)
 
 
 def balancer_errors(proxy) -> int:

@@ -26,8 +26,8 @@ ALLOWED = {"kill": ("up", "hung"), "hang": ("up",), "resume": ("hung",),
 class Member:
     """One instance index: its spec, process, port, state, and times (``time.monotonic``)."""
 
-    def __init__(self, spec: Instance, unlimited: bool):
-        self.spec, self.unlimited = spec, unlimited
+    def __init__(self, spec: Instance):
+        self.spec = spec
         self.child = None
         self.port = 0
         self.state = "starting"  # up | hung | killed | removed
@@ -45,9 +45,9 @@ class Fleet:
         self.members: list[Member] = []
         self.log: list[tuple[float, int, str]] = []
 
-    async def start(self, specs, unlimited: bool) -> None:
+    async def start(self, specs) -> None:
         """Start the first instances side by side; return when every one listens."""
-        members = [Member(spec, unlimited) for spec in specs]
+        members = [Member(spec) for spec in specs]
         children = [self._spawn(i, m) for i, m in enumerate(members)]
         ports = await asyncio.gather(*(self.spawner.read_port(c) for c in children))
         for member, port in zip(members, ports):
@@ -56,7 +56,7 @@ class Fleet:
     def _spawn(self, i: int, member: Member):
         member.child = self.spawner.python("instance.py", [
             "--index", i, "--store", self.store_spec, "--speed", member.spec.speed,
-            "--slots", 0 if member.unlimited else member.spec.slots,
+            "--slots", member.spec.slots,
             "--iters-per-ms", self.iters_per_ms, "--parent", os.getpid()], f"instance-{i}")
         return member.child
 
@@ -115,9 +115,9 @@ class Fleet:
         while wait and not self.proxy.state.healthy[i]:
             await asyncio.sleep(0.01)
 
-    async def add(self, spec: Instance, unlimited: bool) -> int:
+    async def add(self, spec: Instance) -> int:
         """One more instance, in rotation as soon as it listens; its index."""
-        member = Member(spec, unlimited)
+        member = Member(spec)
         port = await self.spawner.read_port(self._spawn(len(self.members), member))
         i = self._join(member, port)
         self._event(i, "launch")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..failures import HealthCheck
+from ..failures import HealthCheck, ProbeCounts
 from . import _http
 
 PROBE = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -43,14 +43,12 @@ class HealthChecker:
 
     def __init__(self, check: HealthCheck, state, port_of, mark):
         self.check, self._state, self._port_of, self._mark = check, state, port_of, mark
-        self._fails: list[int] = []
-        self._oks: list[int] = []
+        self._counts = ProbeCounts(check)
         self._tasks: list[asyncio.Task | None] = []
 
     def watch(self, j: int) -> None:
         """Start probing instance ``j`` (the next index)."""
-        self._fails.append(0)
-        self._oks.append(0)
+        self._counts.add()
         self._tasks.append(asyncio.get_running_loop().create_task(self._loop(j)))
 
     def forget(self, j: int) -> None:
@@ -61,8 +59,7 @@ class HealthChecker:
 
     def failed(self, j: int) -> None:
         """A refused connection: count it as enough failures to be down, and as no success."""
-        self._oks[j] = 0
-        self._fails[j] = max(self._fails[j], self.check.unhealthy_threshold)
+        self._counts.refused(j)
 
     async def close(self) -> None:
         tasks = [t for t in self._tasks if t is not None]
@@ -82,14 +79,6 @@ class HealthChecker:
 
     def record(self, j: int, success: bool) -> None:
         """Count one probe's outcome; mark the instance up or down when a threshold is met."""
-        check, healthy = self.check, self._state.healthy
-        if success:
-            self._fails[j] = 0
-            self._oks[j] += 1
-            if not healthy[j] and self._oks[j] >= check.healthy_threshold:
-                self._mark(j, True)
-        else:
-            self._oks[j] = 0
-            self._fails[j] += 1
-            if healthy[j] and self._fails[j] >= check.unhealthy_threshold:
-                self._mark(j, False)
+        healthy = self._counts.record(j, success, self._state.healthy[j])
+        if healthy is not None:
+            self._mark(j, healthy)

@@ -14,8 +14,9 @@ and JSON with ``"instance"``):
   know it. ``POST /logout`` forgets it.
 
 ``X-Start`` (``time.monotonic()`` when service began: on arrival, or when a slot freed up; a
-clock shared by all processes on the machine) and ``X-Service`` (seconds from then) let the load generator fill its records. The
-process dies with the lab: ``PR_SET_PDEATHSIG`` on Linux, and end-of-file on stdin anywhere.
+clock shared by all processes on the machine) and ``X-Service`` (seconds from then) let the
+load generator fill its records. The process dies with the lab: ``PR_SET_PDEATHSIG`` on
+Linux, and end-of-file on stdin anywhere.
 """
 
 from __future__ import annotations

@@ -77,9 +77,10 @@ class Lab:
     """Real instances behind a real balancer: ``with Lab(…) as lab:`` starts them, leaving the
     block ends them.
 
-    - ``instances``: a count (threaded servers, no concurrency limit) or a list of
-      ``sl.Instance(speed, slots, weight)``: work takes ``1/speed`` as long, at most ``slots``
-      requests are served at once, ``weight`` is what weighted balancers read.
+    - ``instances``: a count, that many ``sl.Instance()`` (as in ``simulate``: one request
+      served at a time), or a list of ``sl.Instance(speed, slots, weight)``: work takes
+      ``1/speed`` as long, at most ``slots`` requests are served at once, ``weight`` is what
+      weighted balancers read.
     - ``balancer``: a policy object (default ``RoundRobin()``), the same the simulator runs.
     - ``store``: where sessions live: ``"memory"`` (each instance's own), ``"sqlite"`` (one file
       shared by all) or ``"redis"`` (a private redis-server the lab starts).
@@ -100,7 +101,7 @@ class Lab:
         if os.name != "posix":
             raise RuntimeError("the real lab needs Linux or macOS (signals, process groups, "
                                "unix sockets); on Windows run the course in WSL or on Binder")
-        self.specs, self._unlimited = _checks.instance_specs(instances)
+        self.specs = _checks.instance_specs(instances)
         self.balancer = RoundRobin() if balancer is None else _checks.policy(balancer)
         if store not in KINDS:
             raise ValueError(f"store must be one of {', '.join(map(repr, KINDS))}, got {store!r}")
@@ -166,7 +167,7 @@ class Lab:
             external.ExternalProxy(self.proxy, self.proxy_binary, self.balancer, **settings,
                                    spawner=spawner, tmpdir=self.tmpdir)
         self._fleet = Fleet(spawner, proxy, store_spec, _CPU_ITERS[0], self._epoch)
-        await self._fleet.start(self.specs, self._unlimited)
+        await self._fleet.start(self.specs)
         _checks.policy_fits(self.balancer, proxy)  # the simulator's message, before any request
         await proxy.start()
 
@@ -268,8 +269,7 @@ class Lab:
         _checks.room_for_one_more(len(self._fleet.members) if self._fleet else 0)
         if instance is not None:
             _checks.check_slots(instance, "instance")
-        unlimited = instance is None and self._unlimited
-        return self._run(self._fleet.add(instance or self.specs[0], unlimited)
+        return self._run(self._fleet.add(instance or self.specs[0])
                          if self._fleet else None, START_TIMEOUT_S)
 
     def remove(self, i: int, drain: float = 2.0) -> None:
@@ -354,7 +354,7 @@ class Lab:
         since = t0 - self._epoch
         events = [(t - since, i, what) for t, i, what in self.events if t >= since]
         result = LabResult(records, [m.spec for m in self._fleet.members], duration,
-                           unlimited=self._unlimited, late=gen.late,
+                           late=gen.late,
                            balancer=repr(self.balancer), seed=self.seed, events=events,
                            lifetimes=np.array(self._fleet.lifetimes(t0)))
         raised = _checks.balancer_errors(self._fleet.proxy) - raised_before

@@ -2,11 +2,9 @@
 
 Two numbers of a simulated ``Result`` cannot be read off a real run as they stand:
 
-- **utilization**, the busy fraction of the slots in service. An instance started from a count
-  (``Lab(instances=3)``) serves any number of requests at once: it has no slots to be a
-  fraction of, so its utilization is NaN, not a share above 100 %. With ``sl.Instance(slots=…)``
-  the busy time is the instances' own (``X-Start`` to ``X-Start + X-Service``, taken while
-  holding a slot), never the client's wait for the answer, so it cannot pass 100 %.
+- **utilization**, the busy fraction of the slots in service. The busy time is the instances'
+  own (``X-Start`` to ``X-Start + X-Service``, taken while holding a slot), never the client's
+  wait for the answer, which under overload grows without bound: so it cannot pass 100 %.
 - **latency**, when the load generator fell behind: each request's latency counts from the
   time it was meant to leave, so a generator that sends late adds its own delay to every
   number. It fell behind when the median request left later than the mean gap between two
@@ -27,12 +25,11 @@ BEHIND_SHARE = 0.1  # the sender's own delay may be at most this share of the me
 
 
 class LabResult(Result):
-    """A ``Result`` from real processes: ``unlimited`` says the instances had no slot limit,
-    ``late`` holds how many seconds after its time each request left (open loop)."""
+    """A ``Result`` from real processes; ``late`` holds how many seconds after its time each
+    request left (open loop)."""
 
-    def __init__(self, requests, instances, duration, *, unlimited: bool, late=(), **options):
+    def __init__(self, requests, instances, duration, *, late=(), **options):
         super().__init__(requests, instances, duration, **options)
-        self.unlimited = unlimited
         self.late = np.asarray(late, dtype=float)
 
     @property
@@ -54,11 +51,7 @@ class LabResult(Result):
     @property
     def caveats(self) -> list[str]:
         """Why some numbers of this run are not a measurement of the service (may be empty)."""
-        said = [] if self.behind is None else [self.behind]
-        if self.unlimited:
-            said.append("utilization is not measured: instances started from a count serve any "
-                        "number of requests at once (give sl.Instance(slots=…) to measure it)")
-        return said
+        return [] if self.behind is None else [self.behind]
 
     def summary(self, warmup: float = 0.0) -> dict:
         summary = super().summary(warmup)
@@ -74,8 +67,6 @@ class LabResult(Result):
 
     def _utilization(self, edges: np.ndarray) -> np.ndarray:
         """The instances' own busy time over their slots in service, per bin of ``edges``."""
-        if self.unlimited:
-            return np.full(len(edges) - 1, np.nan)
         served = self.requests[self.requests["instance"] >= 0]
         busy = np.diff(metrics.busy_seconds(served["start"], served["start"] + served["service"],
                                             edges))

@@ -25,8 +25,9 @@ import asyncio
 import itertools
 import zlib
 
-from ..balancers import Balancer, ClusterState, InstancesView, InstanceView, Request, pick_avoiding
 from ..failures import HealthCheck
+from ..routing import checked_pick, hook, record_latency
+from ..views import ClusterState, InstancesView, Request, pick_avoiding
 from . import _http
 from .health import HealthChecker
 
@@ -62,8 +63,8 @@ class Proxy:
         self._clients: set[asyncio.StreamWriter] = set()
         self.last_error: Exception | None = None  # the last exception a balancer hook raised
         self.balancer_errors = 0  # how many requests a balancer hook's exception answered 500
-        self.on_start = _hook(balancer, "on_start")
-        self.on_finish = _hook(balancer, "on_finish")
+        self.on_start = hook(balancer, "on_start")
+        self.on_finish = hook(balancer, "on_finish")
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -205,8 +206,7 @@ class Proxy:
                 if self.on_finish:
                     self.on_finish(self.view[j], request, latency)
             if failure is None:
-                previous = self.state.latency[j]
-                self.state.latency[j] = latency if previous == 0 else 0.8 * previous + 0.2 * latency
+                record_latency(self.state.latency, j, latency)
                 return _relay(head, data, len(tried), close)
             code, why, retryable = failure
             self.stats["timeouts" if code == 504 else "failed"] += 1
@@ -248,7 +248,7 @@ class Proxy:
     def _choose(self, request: Request, tried: list[int]) -> int | None:
         """Ask the policy, hiding the instances this request already failed on."""
         choice = pick_avoiding(self.balancer, self.view, request, tried)
-        return _checked(choice, len(self._ports), self.balancer)
+        return checked_pick(choice, len(self._ports), self.balancer)
 
 
 def _start_line(head: bytes):
@@ -290,30 +290,3 @@ def _answer(code: int, instance: int, retries: int, why: str, close: bool) -> by
     if close:
         head.append(b"Connection: close")
     return b"\r\n".join(head) + b"\r\n\r\n" + body
-
-
-def _checked(choice, count: int, balancer) -> int | None:
-    if type(choice) is InstanceView:
-        return choice.index
-    if choice is None:
-        return None
-    index = choice.index if isinstance(choice, InstanceView) else choice
-    if isinstance(index, bool) or not isinstance(index, int) and not hasattr(index, "__index__"):
-        raise TypeError(_bad_pick(choice, count, balancer))
-    index = int(index)
-    if not 0 <= index < count:
-        raise ValueError(_bad_pick(choice, count, balancer))
-    return index
-
-
-def _bad_pick(choice, count: int, balancer) -> str:
-    return (f"{type(balancer).__name__}.pick returned {choice!r}; it must return one of the "
-            f"instances it was given, an index 0..{count - 1}, or None")
-
-
-def _hook(balancer, name: str):
-    """The policy's hook, or None when it has only the base class's empty one."""
-    hook = getattr(type(balancer), name, None)
-    if hook is None or hook is getattr(Balancer, name):
-        return None
-    return getattr(balancer, name)

@@ -27,8 +27,13 @@ __all__ = [
 def session_story(rows: list[dict]) -> go.Figure:
     """Each request of a small run (rows of ``scenarios.session_story``) as a marker: time
     across, the instance that answered down; one line per user joins their requests, and the
-    marker says whether that instance knew them."""
+    marker says whether that instance knew them. The title counts the follow-ups that found
+    no session."""
     fig = go.Figure()
+    follow_ups = [row for row in rows if row["request"] > 1]
+    lost = sum(row["outcome"] == _STORY_OUTCOMES[2][0] for row in follow_ups)
+    title = (f"{lost} of {len(follow_ups)} follow-up requests reached an instance without "
+             "the user's session" if lost else "Every follow-up request found its session")
     users = list(dict.fromkeys(row["user"] for row in rows))
     for k, user in enumerate(users):
         mine = [row for row in rows if row["user"] == user]
@@ -48,7 +53,7 @@ def session_story(rows: list[dict]) -> go.Figure:
     fig.update_yaxes(title_text="answered by instance", categoryorder="array",
                      categoryarray=instances[::-1], range=[-0.6, len(instances) - 0.3])
     fig.update_xaxes(title_text="time (s)")
-    fig.update_layout(height=330, legend={"orientation": "h", "y": -0.3}, **LAYOUT)
+    fig.update_layout(height=350, title=title, legend={"orientation": "h", "y": -0.3}, **LAYOUT)
     return fig
 
 
@@ -63,7 +68,8 @@ def lost_share_curve(curve: dict) -> go.Figure:
                                                        "symbol": "x"}))
     fig.update_layout(xaxis_title="instances N (round robin, sessions in memory)",
                       yaxis_title="follow-up requests that found no session (%)",
-                      yaxis_range=[0, 100], xaxis_dtick=1, height=360,
+                      yaxis_range=[0, 100], xaxis_dtick=1, height=380,
+                      title="More instances lose more sessions: the share follows (N − 1)/N",
                       legend={"x": 0.7, "y": 0.1}, **LAYOUT)
     return fig
 
@@ -83,10 +89,12 @@ def sticky_cost(cost: dict) -> go.Figure:
                 line={"color": SERIES_COLOURS[j % len(SERIES_COLOURS)],
                       "dash": ("solid", "dash", "dot", "dashdot")[j % 4]}), row=1, col=col)
         fig.update_xaxes(title_text="time (s)", row=1, col=col)
-    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105],
-                     row=1, col=1)
-    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25,
-                                          "title": {"text": "instance "}}, **LAYOUT)
+    fig.update_yaxes(title_text=f"busy (% of each {cost['bin']:g} s)", range=[0, 105])
+    fig.update_layout(height=400, legend={"orientation": "h", "y": -0.25,
+                                          "title": {"text": "instance "}},
+                      title="Sticky sessions pin heavy users: some instances run hot, "
+                            "others idle", **LAYOUT)
+    fig.update_layout(margin={"t": 90})   # room for the title above the panel titles
     return fig
 
 
@@ -95,7 +103,7 @@ def disposable(runs: dict) -> go.Figure:
     ``scenarios.disposable``): round robin with sessions in memory on top (its own scale), the
     other designs below; dotted lines mark the events."""
     names = list(runs["designs"])
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.17,
                         row_heights=[0.45, 0.55],
                         subplot_titles=(names[0], " and ".join(names[1:])))
     width = runs["bin"]
@@ -116,9 +124,11 @@ def disposable(runs: dict) -> go.Figure:
     rest = max([float(np.max(runs["designs"][n]["lost"])) for n in names[1:]] + [1.0])
     fig.update_yaxes(title_text=f"lost per {width:g} s", range=[-0.04 * rest, rest * 1.1],
                      row=2, col=1)
-    fig.update_xaxes(title_text="time (s)", row=2, col=1)
-    fig.update_layout(height=500, legend={"orientation": "h", "y": -0.18},
-                      template="plotly_white", margin={"l": 60, "r": 20, "t": 100, "b": 50})
+    fig.update_xaxes(title_text="time (s)")  # both panels: the rule that every axis says what it is
+    fig.update_layout(height=560, legend={"orientation": "h", "y": -0.18},
+                      title={"text": "Only the shared store loses no session when instances "
+                                     "come and go", "y": 0.98},
+                      template="plotly_white", margin={"l": 60, "r": 20, "t": 130, "b": 50})
     return fig
 
 
@@ -129,15 +139,13 @@ def stateless_explorer_traces(data: dict) -> list[dict]:
     crashed = data["crash"]
     at = np.array([data["crash_at"]] * 2) if crashed else np.array([])
 
-    def line(values, log=False):
-        """A vertical line at the crash spanning ``values`` (from 0, or its lowest on a log axis)."""
+    def line(values):
+        """A vertical line at the crash from 0 to the top of ``values``."""
         if not crashed:
             return np.array([])
         finite = values[np.isfinite(values)]
-        finite = finite[finite > 0]
         top = float(finite.max()) * 1.05 if len(finite) else 1.0
-        bottom = float(finite.min()) * 0.95 if log and len(finite) else 0.0
-        return np.array([bottom, max(top, 1.0)])
+        return np.array([0.0, max(top, 1.0)])
 
     requests = np.asarray(data["requests"], dtype=float)
     names = np.array(data["names"])
@@ -145,7 +153,7 @@ def stateless_explorer_traces(data: dict) -> list[dict]:
         {"x": time, "y": lost},
         {"x": at, "y": line(lost)},
         {"x": time, "y": p95},
-        {"x": at, "y": line(p95, log=True)},
+        {"x": at, "y": line(p95)},
         {"x": names, "y": requests},
         {"x": names, "y": np.full(len(names), requests.mean())},
     ]
@@ -174,8 +182,11 @@ def stateless_explorer(data: dict) -> go.Figure:
     fig.update_xaxes(title_text="time (s)", row=1, col=1)
     fig.update_xaxes(title_text="time (s)", row=1, col=2)
     fig.update_xaxes(title_text="instance", row=1, col=3)
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="ms (log scale)", type="log", dtick=1, row=1, col=2)
-    fig.update_yaxes(rangemode="tozero", row=1, col=3)
-    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.25}, **LAYOUT)
+    fig.update_yaxes(title_text="sessions lost", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="ms", rangemode="tozero", row=1, col=2)
+    fig.update_yaxes(title_text="requests", rangemode="tozero", row=1, col=3)
+    fig.update_layout(height=400, legend={"orientation": "h", "y": -0.25},
+                      title="Where the session lives decides who is logged out, and how even "
+                            "the load is", **LAYOUT)
+    fig.update_layout(margin={"t": 90})   # room for the title above the panel titles
     return fig

@@ -6,13 +6,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import SCALING_LAYOUT, SERIES_COLOURS, WONG
+from .style import SCALING_LAYOUT, SERIES_COLOURS, WONG, log_tick_marks
 
 # -- lesson 05: autoscaling -----------------------------------------------------------------------
 # Latencies here are in seconds (the lesson's requests need about 1 s of work each); the time
 # axis is in minutes, or hours for runs longer than six hours.
 
-_SCALING_ROWS = ("Traffic (requests/s)", "Instances", "Utilization", "p95 latency (s)")
+_SCALING_ROWS = ("Traffic and timeouts (requests/s)", "Instances", "Utilization (%)",
+                 "p95 latency of answered requests (s, log scale)")
+_SCALING_Y = ("requests/s", "instances", "utilization", "p95 (s)")  # each row's axis title
+_P95_TICKS = log_tick_marks(0.1, 100)   # seconds; the lesson's clients give up after 60 s
 
 __all__ = [
     "autoscaling", "autoscaling_traces", "cost_vs_slo", "instances_over_time",
@@ -24,9 +27,10 @@ def _time_unit(series: dict) -> tuple[float, str]:
 
 
 def autoscaling_traces(series: dict, thresholds=None) -> list[dict]:
-    """x/y data of every trace of :func:`autoscaling`, in trace order: traffic, instances paid
-    for, instances in service, utilization, the two thresholds (NaN without ``thresholds``),
-    p95 (s) and the SLO. ``series`` is ``scenarios.autoscaling_series`` (or the explorer's)."""
+    """x/y data of every trace of :func:`autoscaling`, in trace order: traffic, requests that
+    failed or timed out (per second), instances paid for, instances in service, utilization,
+    the two thresholds (NaN without ``thresholds``), p95 (s) and the SLO. ``series`` is
+    ``scenarios.autoscaling_series`` (or the explorer's)."""
     unit, _ = _time_unit(series)
     x = series["time"] / unit
     span = np.array([0.0, series["duration"] / unit])
@@ -35,6 +39,7 @@ def autoscaling_traces(series: dict, thresholds=None) -> list[dict]:
     above, below = (np.nan, np.nan) if thresholds is None else thresholds
     return [
         {"x": x, "y": series["rate"]},
+        {"x": x, "y": series["errors"]},
         {"x": x, "y": series["paid"]},
         {"x": x, "y": series["in_service"]},
         {"x": x, "y": series["utilization"]},
@@ -43,6 +48,10 @@ def autoscaling_traces(series: dict, thresholds=None) -> list[dict]:
         {"x": x, "y": series["p95"]},
         {"x": span, "y": np.array([series["slo"], series["slo"]], dtype=float)},
     ]
+
+
+_SCALING_TAKEAWAY = ("New instances arrive minutes after the traffic; until they do, "
+                     "queues grow and requests time out")
 
 
 def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "") -> go.Figure:
@@ -57,10 +66,12 @@ def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "")
         bin = bin or (600.0 if run.duration > 6 * 3600 else 60.0)
         run = scenarios.autoscaling_series(run, bin=bin)
     _, unit_name = _time_unit(run)
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05,
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=_SCALING_ROWS)
     styles = [
         ({"name": "arrivals per second", "line": {"color": WONG["black"]}}, 1),
+        ({"name": "timed out or failed per second",
+          "line": {"color": WONG["vermillion"], "dash": "dash"}}, 1),
         ({"name": "instances paid for (incl. booting)", "fill": "tozeroy",
           "fillcolor": "rgba(230, 159, 0, 0.35)",
           "line": {"color": WONG["orange"], "width": 1, "shape": "hv"}}, 2),
@@ -76,16 +87,21 @@ def autoscaling(run, thresholds=None, bin: float | None = None, title: str = "")
                       row=row, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(range=[0, 1.05], row=3, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=4, col=1)
-    fig.update_xaxes(title_text=f"time ({unit_name})", row=4, col=1)
-    fig.update_layout(height=720, title=title or None,
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=3, col=1)
+    # the whole 0.1-100 s decade range, so every run shows its labelled ticks
+    fig.update_yaxes(type="log", **_P95_TICKS, range=[-1, 2], row=4, col=1)
+    for row, name in enumerate(_SCALING_Y, start=1):
+        fig.update_yaxes(title_text=name, row=row, col=1)
+        fig.update_xaxes(title_text=f"time ({unit_name})", title_standoff=2, row=row, col=1)
+    fig.update_layout(height=820, title=title or _SCALING_TAKEAWAY,
                       legend={"orientation": "h", "y": -0.12}, **SCALING_LAYOUT)
+    fig.update_layout(margin={"t": 80})   # room for the title above the first row's title
     return fig
 
 
-def instances_over_time(runs: dict) -> go.Figure:
-    """Instances in service over time, one line per named ``scenarios.autoscaling_series``."""
+def instances_over_time(runs: dict, title: str = "") -> go.Figure:
+    """Instances in service over time, one line per named ``scenarios.autoscaling_series``;
+    ``title`` states the takeaway."""
     fig = go.Figure()
     for k, (name, series) in enumerate(runs.items()):
         unit, unit_name = _time_unit(series)
@@ -93,15 +109,17 @@ def instances_over_time(runs: dict) -> go.Figure:
                                  mode="lines", line={"shape": "hv", "color":
                                                      SERIES_COLOURS[k % len(SERIES_COLOURS)]}))
     fig.update_layout(xaxis_title=f"time ({unit_name})", yaxis_title="instances in service",
-                      yaxis_rangemode="tozero", height=360,
+                      yaxis_rangemode="tozero", height=380,
+                      title=title or "How many instances each policy ran, over time",
                       legend={"orientation": "h", "y": -0.25}, **SCALING_LAYOUT)
     return fig
 
 
-def cost_vs_slo(rows: list[dict]) -> go.Figure:
+def cost_vs_slo(rows: list[dict], title: str = "") -> go.Figure:
     """Each design as a point: instance-hours (cost) against the share of requests that missed
     the SLO (log scale); fixed-size clusters joined by a line, autoscalers as diamonds
-    (rows from ``scenarios.cost_vs_slo``). A share of 0 is drawn at 0.001 %."""
+    (rows from ``scenarios.cost_vs_slo``). A share of 0 is drawn at 0.001 %. ``title``
+    states the takeaway."""
     def percent(row):
         return max(row["slow"] * 100, 1e-3)
 
@@ -117,8 +135,12 @@ def cost_vs_slo(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=[r["instance_hours"] for r in chosen],
                                  y=[percent(r) for r in chosen],
                                  text=[r["name"] for r in chosen], **style))
-    fig.update_layout(xaxis_title="cost: instance-hours", yaxis_type="log", yaxis_dtick=1,
-                      yaxis_title="requests missing the SLO (%)", height=440,
+    shares = [percent(r) for r in rows]
+    decades = (10.0 ** np.floor(np.log10(min(shares))), 10.0 ** np.ceil(np.log10(max(shares))))
+    fig.update_yaxes(type="log", **log_tick_marks(*decades))
+    fig.update_layout(xaxis_title="cost: instance-hours", height=460,
+                      yaxis_title="requests missing the SLO (%, log scale)",
+                      title=title or "Every design trades instance-hours against SLO misses",
                       legend={"x": 0.75, "y": 0.98}, **SCALING_LAYOUT)
     return fig
 

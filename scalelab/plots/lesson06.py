@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LAYOUT, MS, SCALING_LAYOUT, SERIES_COLOURS, WONG
+from .style import LAYOUT, MS, SCALING_LAYOUT, SERIES_COLOURS, WONG, log_axis
 
 # -- lesson 06: load testing ----------------------------------------------------------------------
 # Rates in requests per second. The API's latencies are shown in milliseconds; the photo
@@ -14,8 +14,16 @@ from .style import LAYOUT, MS, SCALING_LAYOUT, SERIES_COLOURS, WONG
 
 __all__ = [
     "coordinated_omission", "load_over_time", "load_over_time_traces", "load_test",
-    "load_test_explorer", "load_test_explorer_traces", "load_test_traces",
+    "load_test_explorer", "load_test_explorer_traces", "load_test_traces", "retry_storm",
+    "retry_storm_traces",
 ]
+
+
+def _positive_span(*arrays) -> tuple[float, float]:
+    """The smallest and largest finite values > 0 of ``arrays`` (for a log axis)."""
+    values = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+    values = values[np.isfinite(values) & (values > 0)]
+    return (float(values.min()), float(values.max())) if len(values) else (1.0, 10.0)
 
 
 def _held(x: np.ndarray, y: np.ndarray, end: float) -> tuple[np.ndarray, np.ndarray]:
@@ -77,8 +85,12 @@ def load_test(runs: dict, theory: dict | None = None, capacity: float | None = N
     for col in (1, 2):
         fig.update_xaxes(title_text=f"{x} (requests/s)", range=[0, top], row=1, col=col)
     fig.update_yaxes(title_text="achieved (requests/s)", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="p95 latency (ms)", type="log", dtick=1, row=1, col=2)
-    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    low, high = _positive_span(*(d["y"] for d in data[1::2]), [slo * MS if slo else np.nan])
+    fig.update_yaxes(title_text="p95 latency (ms)", row=1, col=2, **log_axis(low, high))
+    fig.update_layout(height=440, legend={"orientation": "h", "y": -0.2},
+                      title="Throughput stops at the capacity; the p95 breaks well before it",
+                      **LAYOUT)
+    fig.update_layout(margin={**LAYOUT["margin"], "t": 90})
     return fig
 
 
@@ -110,7 +122,10 @@ def coordinated_omission(data: dict) -> go.Figure:
     fig.update_yaxes(title_text="latency (ms)", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="time (s); shaded: the server is frozen", row=2, col=1)
-    fig.update_layout(height=520, legend={"orientation": "h", "y": -0.15}, **LAYOUT)
+    fig.update_layout(height=540, legend={"orientation": "h", "y": -0.15},
+                      title="Open loop shows every freeze; the closed loop stops sending and "
+                            "hides it", **LAYOUT)
+    fig.update_layout(margin={**LAYOUT["margin"], "t": 90})
     return fig
 
 
@@ -132,10 +147,10 @@ def load_over_time_traces(runs: dict) -> list[dict]:
     return traces
 
 
-def load_over_time(runs: dict) -> go.Figure:
+def load_over_time(runs: dict, *, title: str) -> go.Figure:
     """Load tests over time, one colour per named ``scenarios.load_series``: the offered load
     and what was achieved, p95 latency against the SLO (log scale), instances in service. All
-    runs must share one shape."""
+    runs must share one shape. ``title`` should state the figure's takeaway."""
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                         subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
     data = load_over_time_traces(runs)
@@ -151,7 +166,10 @@ def load_over_time(runs: dict) -> go.Figure:
                                      mode="lines", name=name, legendgroup=name,
                                      showlegend=row == 1,
                                      line={"color": colour, "shape": shape}), row=row, col=1)
-    return _rate_latency_instances_axes(fig, height=640)
+    latency = log_axis(*_positive_span(data[1]["y"], *(d["y"] for d in data[3::3])))
+    most = max(float(np.nanmax(d["y"])) for d in data[4::3])
+    return _rate_latency_instances_axes(fig, height=660, latency=latency, title=title,
+                                        most_instances=most)
 
 
 def load_test_explorer_traces(series: dict) -> list[dict]:
@@ -187,15 +205,58 @@ def load_test_explorer(series: dict) -> go.Figure:
     ]
     for (row, style), data in zip(styles, load_test_explorer_traces(series)):
         fig.add_trace(go.Scatter(x=data["x"], y=data["y"], **style), row=row, col=1)
-    return _rate_latency_instances_axes(fig, height=620)
+    return _rate_latency_instances_axes(  # fixed axes: the controls move the data
+        fig, height=640, latency=log_axis(1.0, 1000.0), most_instances=12,
+        title="The breaking point: the first stage whose p95 passes the SLO")
 
 
-def _rate_latency_instances_axes(fig: go.Figure, height: int) -> go.Figure:
-    """The axes of a three-row figure over time: a rate from zero, latency on a log scale,
-    and an instance count in steps of two."""
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(type="log", dtick=1, row=2, col=1)
-    fig.update_yaxes(rangemode="tozero", dtick=2, row=3, col=1)
+def _rate_latency_instances_axes(fig: go.Figure, height: int, latency: dict, title: str,
+                                 most_instances: float) -> go.Figure:
+    """The axes of a three-row figure over time: a rate from zero, latency on the log axis
+    ``latency`` (``style.log_axis``), and an instance count from 0 to ``most_instances`` in
+    steps of one or two (three labels at least)."""
+    fig.update_yaxes(rangemode="tozero", title_text="requests/s", row=1, col=1)
+    fig.update_yaxes(title_text="seconds", row=2, col=1, **latency)
+    step = 1 if most_instances <= 4 else 2
+    fig.update_yaxes(range=[0, max(most_instances, 2 * step) + 0.5], dtick=step,
+                     title_text="instances", row=3, col=1)
     fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
-    fig.update_layout(height=height, legend={"orientation": "h", "y": -0.1}, **SCALING_LAYOUT)
+    fig.update_layout(height=height, legend={"orientation": "h", "y": -0.1}, title=title,
+                      **SCALING_LAYOUT)
+    fig.update_layout(margin={**SCALING_LAYOUT["margin"], "t": 90})
+    return fig
+
+
+def retry_storm_traces(runs: dict) -> list[dict]:
+    """x/y data of every trace of :func:`retry_storm`, in trace order: the offered rate of the
+    first run, then per run its goodput (answers/s that reached a client in time)."""
+    first = next(iter(runs.values()))
+    return [{"x": first["time"], "y": first["offered"]}] + [
+        {"x": run["time"], "y": run["goodput"]} for run in runs.values()]
+
+
+def retry_storm(runs: dict) -> go.Figure:
+    """Goodput over time after a short spike, one line per named ``scenarios.storm_timeline``
+    (clients that do or do not resend after a timeout), with the offered load, the capacity
+    and the spike shaded."""
+    data = retry_storm_traces(runs)
+    first = next(iter(runs.values()))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=data[0]["x"], y=data[0]["y"], mode="lines", name="offered",
+                             line={"color": WONG["black"], "dash": "dot", "shape": "hv"}))
+    for k, (name, trace) in enumerate(zip(runs, data[1:])):
+        fig.add_trace(go.Scatter(x=trace["x"], y=trace["y"], mode="lines", name=name,
+                                 line={"color": SERIES_COLOURS[k % len(SERIES_COLOURS)],
+                                       "width": 3, "shape": "hv"}))
+    end = first["duration"]
+    fig.add_trace(go.Scatter(x=[0, end], y=[first["capacity"]] * 2, mode="lines",
+                             name=f"capacity, {first['capacity']:g}/s",
+                             line={"color": WONG["vermillion"], "dash": "dash", "width": 1}))
+    fig.add_vrect(x0=first["spike"][0], x1=first["spike"][1], fillcolor=WONG["black"],
+                  opacity=0.12, line_width=0)
+    fig.update_xaxes(title_text="time (s); shaded: the 10-second spike", range=[0, end])
+    fig.update_yaxes(title_text="goodput (answers in time per s)", rangemode="tozero")
+    fig.update_layout(height=420, legend={"orientation": "h", "y": -0.25},
+                      title="A 10-second spike: clients that retry keep the service down "
+                            "after it ends", **LAYOUT)
     return fig

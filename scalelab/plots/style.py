@@ -12,7 +12,8 @@ LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b":
 SCALING_LAYOUT = {"template": "plotly_white", "margin": {"l": 70, "r": 20, "t": 40, "b": 50}}
 
 __all__ = [
-    "LAYOUT", "MS", "SCALING_LAYOUT", "SERIES_COLOURS", "WONG", "log_axis", "log_ticks",
+    "LAYOUT", "MS", "SCALING_LAYOUT", "SERIES_COLOURS", "WONG", "log_axis", "log_tick_marks",
+    "log_ticks",
 ]
 
 
@@ -37,11 +38,23 @@ def log_ticks(low: float, high: float) -> list[float]:
     return grid[below:above + 1]
 
 
+def log_tick_marks(low: float, high: float) -> dict:
+    """Plotly axis settings that label :func:`log_ticks` (the range is left to the caller):
+    ``fig.update_yaxes(type="log", **log_tick_marks(1, 1000))``."""
+    ticks = log_ticks(low, high)
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": [_label(t) for t in ticks]}
+
+
 def log_axis(low: float, high: float) -> dict:
     """A plotly axis layout: log scale over ``low``…``high`` with :func:`log_ticks` labelled."""
-    ticks = log_ticks(low, high)
-    return {"type": "log", "range": [math.log10(ticks[0]), math.log10(ticks[-1])],
-            "tickvals": ticks, "ticktext": [f"{t:,g}" for t in ticks]}
+    marks = log_tick_marks(low, high)
+    ticks = marks["tickvals"]
+    return {"type": "log", "range": [math.log10(ticks[0]), math.log10(ticks[-1])], **marks}
+
+
+def _label(tick: float) -> str:
+    """1000000 → "1,000,000" and 0.02 → "0.02": a tick label a reader can read."""
+    return f"{tick:,.0f}" if tick >= 1 else f"{tick:g}"
 
 
 def _clean(value: float) -> float | int:

@@ -21,8 +21,7 @@ __all__ = [
 
 LB_SERVICE_TIME = 0.1     # s of work per request on a speed-1 instance
 LB_HEAVY_SIGMA = 1.5      # the log-normal's sigma for "heavy-tailed requests"
-LB_EXPLORER = {"instances": 4, "duration": 60.0, "crash_at": 21.0, "recover_at": 41.0,
-               "healthy_threshold": 2, "latency_bin": 4.0, "error_bin": 1.0}
+LB_EXPLORER = {"instances": 4, "duration": 60.0, "latency_bin": 4.0}
 
 
 def lesson02_policies(speeds=None) -> dict:
@@ -67,7 +66,7 @@ def policy_race(speeds=(1.0, 1.0, 1.0, 1.0), load: float = 0.8, sigma: float | N
     log-normal with ``sigma`` for a heavy tail). Per policy: ``summary`` (first 5 % dropped
     as warm-up) and ``share``, the fraction of requests each instance received; and
     ``capacity_share``, each instance's fraction of the capacity (what a perfect balancer
-    would send it)."""
+    would send it); ``result``, the run itself (to replay with ``sl.widgets.flow``)."""
     speeds = np.array([_validate.positive("speed", s) for s in speeds], dtype=float)
     load = _validate.number("load", load, above=0)
     requests = _validate.integer("requests", requests, minimum=100)
@@ -81,7 +80,7 @@ def policy_race(speeds=(1.0, 1.0, 1.0, 1.0), load: float = 0.8, sigma: float | N
         result = simulate(traffic, instances=_lb_instances(speeds),
                           service_time=_lb_service(sigma), balancer=balancer, seed=seed)
         chosen = result.requests["instance"]
-        runs[name] = {"summary": result.summary(warmup=duration / 20),
+        runs[name] = {"result": result, "summary": result.summary(warmup=duration / 20),
                       "share": np.bincount(chosen[chosen >= 0], minlength=len(speeds))
                       / max(1, np.count_nonzero(chosen >= 0))}
     return {"speeds": speeds, "load": load, "sigma": sigma, "rate": rate,
@@ -133,12 +132,13 @@ def rehash(users: int = 10_000, before: int = 10, after: int = 11, vnodes: int =
     the same 64-bit hash of the user id. Per scheme: ``moved`` (fraction of users now on
     another instance), ``to_new`` (fraction of the moved ones that went to an added
     instance), and per instance after the change ``stayed``/``arrived`` (user counts)."""
-    from ..balancers import ClusterState, ConsistentHash, InstancesView, Request, _hash64
+    from ..balancers import ClusterState, ConsistentHash, InstancesView, Request
+    from ..hashing import hash64
 
     users = _validate.integer("users", users, minimum=1)
     before = _validate.integer("before", before, minimum=1)
     after = _validate.integer("after", after, minimum=1)
-    hashes = [_hash64(str(u)) for u in range(users)]
+    hashes = [hash64(str(u)) for u in range(users)]
     ring = ConsistentHash(vnodes=vnodes)
 
     def ring_owner(n: int) -> np.ndarray:
@@ -162,38 +162,23 @@ def rehash(users: int = 10_000, before: int = 10, after: int = 11, vnodes: int =
 
 
 def _explorer_speeds(slow_speed: float) -> tuple:
-    """The explorer's cluster: two instances of speed 1 (0 is the one that crashes), and two
-    of ``slow_speed``."""
+    """The explorer's cluster: two instances of speed 1 and two of ``slow_speed``."""
     half = LB_EXPLORER["instances"] // 2
     return (1.0,) * half + (float(slow_speed),) * (LB_EXPLORER["instances"] - half)
 
 
 @lru_cache(maxsize=256)
 def _explorer_run(policy: str, slow_speed: float, heavy_tail: bool, load: float,
-                  interval: float, threshold: int, retries: int, seed: int) -> dict:
-    from ..failures import Crash, HealthCheck
-
+                  seed: int) -> dict:
     speeds = _explorer_speeds(slow_speed)
-    settings = LB_EXPLORER
     rate = load * sum(speeds) / LB_SERVICE_TIME
-    traffic = workloads.poisson(rate, settings["duration"], seed=seed)
-    check = HealthCheck(interval=interval, timeout=min(1.0, interval),
-                        unhealthy_threshold=threshold,
-                        healthy_threshold=settings["healthy_threshold"])
+    traffic = workloads.poisson(rate, LB_EXPLORER["duration"], seed=seed)
     result = simulate(traffic, instances=_lb_instances(speeds),
                       service_time=_lb_service(LB_HEAVY_SIGMA if heavy_tail else None),
-                      balancer=lesson02_policies(speeds)[policy], seed=seed,
-                      health_check=check, retries=retries,
-                      failures=[Crash(0, settings["crash_at"], settings["recover_at"])])
-    latency = result.timeline(bin=settings["latency_bin"])
-    from .lesson03 import outage  # lesson 03 owns outages; imported here to avoid a cycle
-
-    hit = outage(result, 0, settings["error_bin"])
+                      balancer=lesson02_policies(speeds)[policy], seed=seed)
+    latency = result.timeline(bin=LB_EXPLORER["latency_bin"])
     chosen = result.requests["instance"]
-    marked_up = next((float(t) for t, i, what in result.events
-                      if i == 0 and what == "marked up"), float("nan"))
     return {
-        **{k: v for k, v in hit.items() if k != "rate"},
         "policy": policy, "speeds": np.array(speeds), "rate": rate,
         "summary": result.summary(),
         "latency_time": latency["time"], "p50": latency["p50"], "p95": latency["p95"],
@@ -201,7 +186,6 @@ def _explorer_run(policy: str, slow_speed: float, heavy_tail: bool, load: float,
         "share": np.bincount(chosen[chosen >= 0], minlength=len(speeds))
         / max(1, np.count_nonzero(chosen >= 0)),
         "capacity_share": np.array(speeds) / sum(speeds),
-        "marked_up": marked_up,
     }
 
 
@@ -209,36 +193,23 @@ EXPLORER_POLICIES = tuple(lesson02_policies())
 
 
 def balancer_explorer(policy: str = "round robin", slow_speed: float = 1.0,
-                      heavy_tail: bool = False, load: float = 0.7, interval: float = 2.0,
-                      threshold: int = 3, retries: int = 0, seed: int = 0) -> dict:
+                      heavy_tail: bool = False, load: float = 0.7, seed: int = 0) -> dict:
     """One minute of Poisson traffic (utilization ``load``) to four instances — two of speed 1,
     two of ``slow_speed`` — through ``policy`` (a name from :data:`EXPLORER_POLICIES`), 100 ms
-    of work per request (log-normal with sigma 1.5 if ``heavy_tail``). Instance 0 crashes at
-    21 s and restarts at 41 s; the health check probes every ``interval`` s and marks an
-    instance down after ``threshold`` failures in a row (up after 2 successes); ``retries``
-    resends refused requests. Returns the run's latency per 4 s (``latency_time``, ``p50``,
-    ``p95``, ``p99``), requests ``share`` per instance against ``capacity_share``, the
-    :func:`outage` numbers (errors per second, healthy instances, detection …), and
-    ``baseline_p99`` and ``baseline_summary``: round robin's on the same traffic and settings,
-    for comparison."""
+    of work per request (log-normal with sigma 1.5 if ``heavy_tail``). Returns the run's
+    latency per 4 s (``latency_time``, ``p50``, ``p95``, ``p99``), requests ``share`` per
+    instance against ``capacity_share``, its ``summary``, and ``baseline_p99`` and
+    ``baseline_summary``: round robin's on the same traffic, for comparison. (Failures and
+    health checks are lesson 03's explorer.)"""
     if policy not in EXPLORER_POLICIES:
         raise ValueError(f"policy must be one of {', '.join(map(repr, EXPLORER_POLICIES))}, "
                          f"got {policy!r}")
     slow_speed = _validate.positive("slow_speed", slow_speed)
     load = _validate.number("load", load, above=0, maximum=1.5)
-    interval = _validate.positive("interval", interval)
-    threshold = _validate.integer("threshold", threshold, minimum=1)
-    retries = _validate.integer("retries", retries, minimum=0)
-    key = (float(slow_speed), bool(heavy_tail), float(load), float(interval), int(threshold),
-           int(retries), int(seed))
+    key = (float(slow_speed), bool(heavy_tail), float(load), _validate.seed(seed))
     run = dict(_explorer_run(policy, *key))
     baseline = _explorer_run("round robin", *key)
     run["baseline_p99"], run["baseline_summary"] = baseline["p99"], baseline["summary"]
     run["settings"] = {"policy": policy, "slow_speed": key[0], "heavy_tail": key[1],
-                       "load": key[2], "interval": key[3], "threshold": key[4],
-                       "retries": key[5], "seed": key[6],
-                       "crash_at": LB_EXPLORER["crash_at"],
-                       "recover_at": LB_EXPLORER["recover_at"]}
+                       "load": key[2], "seed": key[3]}
     return run
-
-

@@ -21,6 +21,7 @@ from ..workloads import Workload
 # the session lives is one of three designs (:data:`SESSION_DESIGNS`). Times in seconds.
 
 __all__ = [
+    "hung_store",
     "DISPOSABLE_EVENTS", "SESSION_DESIGNS", "SESSION_HEALTH_CHECK", "SESSION_SERVICE_TIME",
     "STATELESS_EXPLORER_CRASH", "STATELESS_EXPLORER_DURATION", "STORE_LATENCY", "STORY_NAMES",
     "busy_over_time", "disposable", "follow_ups", "heavy_clients", "instance_name",
@@ -308,7 +309,8 @@ def stateless_explorer(mode: str = "memory", instances: int = 4, crash: bool = F
                        seed: int = 1) -> dict:
     """The explorer's numbers: :func:`shop` through one design of :data:`SESSION_DESIGNS` on
     ``instances`` instances for :data:`STATELESS_EXPLORER_DURATION` s; with ``crash``, instance
-    A (0) crashes at 150 s and a fresh one replaces it at 180 s. Series per 10 s: ``time``, ``lost`` (lost sessions), ``p95`` (s);
+    A (0) crashes at 150 s and a fresh one replaces it at 180 s. Series per 10 s: ``time``,
+    ``lost`` (lost sessions), ``p95`` (s);
     per instance: ``names``, ``requests``; totals: ``lost_sessions``, ``follow_ups``,
     ``lost_share``, ``users_logged_out``, ``errors``, ``p50``, ``p95_all``, ``imbalance``.
     Cached: the same settings return the same (shared) dict."""
@@ -343,3 +345,24 @@ def _stateless_explorer(mode: str, instances: int, crash: bool, seed: int) -> di
         "p50": summary["p50"], "p95_all": summary["p95"], "imbalance": summary["imbalance"],
         "duration": result.duration,
     }
+
+
+def hung_store(rate: float, workers: int, work: float = SESSION_SERVICE_TIME,
+               store_timeout: float = 0.1) -> dict:
+    """Worker arithmetic (Little's law: busy workers = arrival rate × time each request holds
+    one) for a shared store that hangs instead of failing, with ``rate`` requests/s over
+    ``workers`` worker threads in all, each request doing ``work`` seconds of its own.
+    Returns ``busy_normally`` (workers busy on a normal day), ``exhausted_after`` (s until
+    every worker waits on the hung store, when requests wait forever for it) and
+    ``busy_with_timeout`` (workers busy when each store call gives up after
+    ``store_timeout`` s and the request fails fast).
+
+    >>> hung_store(rate=10, workers=40, work=0.2, store_timeout=0.1)["exhausted_after"]
+    4.0
+    """
+    rate = _validate.positive("rate", rate)
+    workers = _validate.integer("workers", workers, minimum=1)
+    work = _validate.number("work", work, minimum=0)
+    store_timeout = _validate.positive("store_timeout", store_timeout)
+    return {"busy_normally": rate * work, "exhausted_after": workers / rate,
+            "busy_with_timeout": rate * (work + store_timeout)}

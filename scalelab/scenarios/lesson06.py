@@ -11,6 +11,8 @@ from ..autoscalers import HPA
 from ..failures import Pause
 from ..servicetimes import Constant
 from .lesson05 import AUTOSCALING_SERVICE_TIME, AUTOSCALING_SLO
+from .lesson06_overload import *  # noqa: F403  (past the breaking point)
+from .lesson06_overload import __all__ as _OVERLOAD
 
 # -- lesson 06: load testing ----------------------------------------------------------------------
 # Two services. "The API": each request needs 20 ms of one instance's work (exponential), so an
@@ -26,7 +28,7 @@ __all__ = [
     "broken_at", "capacity", "closed_loop_users", "coordinated_omission", "criteria_table",
     "explorer_shape", "lab_instances", "lab_ramp_shape", "lab_twin", "load_series",
     "load_test_explorer", "rehearsal", "rehearsal_shape", "rehearsal_target", "report_columns",
-    "slo_breaking_rate", "stalled_api", "step_shape", "step_test",
+    "slo_breaking_rate", "stalled_api", "step_shape", "step_test", *_OVERLOAD,
 ]
 
 
