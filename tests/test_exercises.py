@@ -412,6 +412,13 @@ BORROWED = {
         "class FewestInFlight(sl.balancers.LeastConnections):\n"
         "    def pick(self, instances, request):\n"
         "        return super().pick(instances, request)"),
+    "lesson03.q5 hands the healthy case to LeastConnections": (
+        "lesson03", "q5", "PanicAware", "LeastConnections.pick",
+        "class PanicAware(sl.balancers.Balancer):\n"
+        "    def pick(self, instances, request):\n"
+        "        if 2 * sum(i.healthy for i in instances) >= len(instances):\n"
+        "            return sl.balancers.LeastConnections().pick(instances, request)\n"
+        "        return min(instances, key=lambda i: i.inflight)"),
     "lesson04.q4 calls Sticky.pick": (
         "lesson04", "q4", "StickyByUser", "Sticky.pick",
         "class StickyByUser(sl.balancers.Balancer):\n"
