@@ -42,8 +42,8 @@ held_out = cs.held_out
 workload = cs.workload
 PRACTICE = cs.PRACTICE
 
-__all__ = ["BUDGET_PER_DAY", "Design", "PRACTICE", "Report", "SLO_LATENCY", "SLO_TARGET",
-           "Scorecard", "brief", "evaluate", "grade", "held_out", "run", "workload"]
+__all__ = ["BUDGET_PER_DAY", "Design", "Moment", "PRACTICE", "Report", "SLO_LATENCY",
+           "SLO_TARGET", "Scorecard", "brief", "evaluate", "grade", "held_out", "run", "workload"]
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,42 @@ def score(design: Design, scenario: cs.Scenario) -> Scorecard:
     return card
 
 
+@dataclass
+class Moment:
+    """The ``start``–``end`` s of one scenario's run in which the most requests counted
+    against the error budget: ``bad`` of the ``requests`` that arrived then. Replay it with
+    ``sl.widgets.flow(moment.result, start=moment.start, end=moment.end)``."""
+
+    scenario: str
+    start: float
+    end: float
+    bad: int
+    requests: int
+    result: object = field(repr=False)
+
+    def __str__(self) -> str:
+        return (f"{self.scenario}: from {self.start:g} s to {self.end:g} s (about "
+                f"{cs.clock(self.start)} on the day), {self.bad:,} of {self.requests:,} requests "
+                f"count against the error budget")
+
+
+def worst_moment(card: Scorecard, length: float = 10.0) -> Moment:
+    """The ``length`` s, starting on a whole second, of ``card``'s run that hold the most
+    requests (by arrival) counted against the error budget; the earliest such window."""
+    length = _validate.positive("length", length)
+    arrivals, counted = card.result.requests["arrival"], bad_requests(card.result)
+    bad = np.sort(arrivals[counted])
+    if len(bad) == 0:  # nothing went wrong: the slowest request's moment
+        bad = arrivals[[np.argmax(card.result.requests["end"] - arrivals)]]
+    starts = np.unique(np.floor(bad))
+    counts = np.searchsorted(bad, starts + length) - np.searchsorted(bad, starts)
+    start = float(starts[np.argmax(counts)])
+    inside = (arrivals >= start) & (arrivals < start + length)
+    return Moment(card.scenario.name, start, start + length,
+                  int((inside & counted).sum()), int(inside.sum()),
+                  card.result)
+
+
 # -- a set of scenarios -----------------------------------------------------------------------
 
 class Report:
@@ -242,6 +278,11 @@ class Report:
         card = self._card(scenario)
         return lesson07.golden_signals(card.result, bad_requests(card.result),
                                        card.scenario.name, card.verdict)
+
+    def worst_moment(self, scenario: int | str | None = None, length: float = 10.0) -> Moment:
+        """The ``length`` s of one scenario's run (default: the worst scenario) in which the
+        most requests counted against the error budget, ready for ``sl.widgets.flow``."""
+        return worst_moment(self._card(scenario), length)
 
     def _card(self, scenario) -> Scorecard:
         if scenario is None:

@@ -60,9 +60,12 @@ def simulate(workload: Workload, instances=1, service_time=None, balancer=None, 
     - ``health_check``: a :class:`HealthCheck`; without one the balancer never learns that an
       instance died.
     - ``failures``: a list of :class:`Crash`, :class:`Hang`, :class:`Slowdown`.
-    - ``retries``: how many times to resend a request to another instance when its
-      connection is refused or its instance crashes while holding it (0 = never). Like NGINX's
-      ``proxy_next_upstream error``, this treats every request as idempotent (safe to resend).
+    - ``retries``: how many times to resend a request to another instance (0 = never) when
+      its connection is refused (always safe: it never arrived) or when its instance crashes
+      while holding it (safe only if the request is idempotent). It resends both, so it models
+      every request as idempotent, like NGINX with ``proxy_next_upstream error timeout
+      non_idempotent``; NGINX's default (since 1.9.13) does not pass a POST, LOCK or PATCH to
+      the next server once one received it. Requests that time out are not resent.
     - ``timeout``: clients give up on a request after this many seconds (status ``timeout``);
       ``None`` means they wait forever, except on a hung instance, where it is 30 s.
     - ``sessions``: where session state lives, ``sl.sessions.InMemory()`` or

@@ -171,3 +171,34 @@ def test_the_dashboard_has_four_signals_with_titled_axes():
     titled = [a for a in ("yaxis", "yaxis2", "yaxis3", "yaxis4", "yaxis5")
               if fig.layout[a].title.text]
     assert len(titled) == 5
+
+
+def test_the_worst_moment_holds_the_most_budget_spent_of_any_window():
+    """Oracle: a brute-force count of the bad requests in every whole-second window."""
+    report = capstone.evaluate(capstone.Design(), [cs.PRACTICE[0], cs.PRACTICE[3]])
+    moment = report.worst_moment("zone", length=10)
+    card = _by_family(report)["zone"]
+    arrivals = card.result.requests["arrival"]
+    bad = arrivals[capstone.bad_requests(card.result)]
+    best = max(int(((bad >= s) & (bad < s + 10)).sum()) for s in range(int(arrivals.max()) + 1))
+    assert (moment.scenario, moment.end - moment.start, moment.bad) == (
+        card.scenario.name, 10, best)
+    inside = (arrivals >= moment.start) & (arrivals < moment.end)
+    assert moment.requests == int(inside.sum()) >= moment.bad
+    assert report.worst_moment().scenario == report.worst.scenario.name
+    view = sl.widgets.flow(moment.result, start=moment.start, end=moment.end)
+    assert view.payload["t0"] == moment.start and view.payload["count"] >= moment.requests
+
+
+def test_the_worst_moment_of_a_flawless_run_is_its_slowest_request():
+    """Nothing counts against the budget (light load, every answer far within the SLO), so the
+    moment is the whole second in which the slowest request arrived."""
+    result = sl.simulate(sl.workloads.poisson(2, 120, seed=1), instances=2, service_time=0.01,
+                         seed=1)
+    card = capstone.Scorecard(cs.PRACTICE[0], len(result.requests), 0, 0, 0.0, [], result)
+    moment = capstone.Report(capstone.Design(), [card], "one").worst_moment(length=5)
+    r = result.requests
+    slowest = r["arrival"][np.argmax(r["end"] - r["arrival"])]
+    assert (moment.bad, moment.start, moment.end) == (0, np.floor(slowest), np.floor(slowest) + 5)
+    with pytest.raises(ValueError, match="length must be > 0, got -1"):
+        capstone.Report(capstone.Design(), [card], "one").worst_moment(length=-1)

@@ -163,7 +163,7 @@ def test_haproxy_consistent_hash_keeps_users_and_moves_about_one_nth():
 # -- a kill under load through HAProxy ---------------------------------------------------------
 
 def kill_under_load(retries: int, rate: float = 200, n: int = 3):
-    with lab("haproxy", instances=n, health_check=CHECK, retries=retries,
+    with lab("haproxy", instances=[sl.Instance(slots=8)] * n, health_check=CHECK, retries=retries,
              passive_ejection=False) as running:
         res = running.load(sl.workloads.constant(rate=rate, duration=3), path="/work?ms=20",
                            failures=[sl.Crash(instance=0, at=1.0)])

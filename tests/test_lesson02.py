@@ -1,6 +1,7 @@
-"""Lesson 02 (load balancers and health checks): the numbers behind its figures against theory
-and reference behaviour (shared/reference/algorithms.md §3–5), its explorer without a browser,
-its exercises, and the lesson in a real browser."""
+"""Lesson 02 (load balancers): the numbers behind its figures against queueing theory (M/M/1,
+M/M/c, the supermarket model of Mitzenmacher 2001) and reference behaviour (NGINX's smooth
+weighted round robin, consistent hashing's 1/N moves), its explorer without a browser, its
+exercises, and the lesson in a real browser."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Lesson 06 (load testing): the numbers behind its figures against queueing theory and
-hand-derived oracles (shared/reference/algorithms.md §5–6), its explorer without a browser, its
-exercises, a short real-lab run through ``scenarios.LabTarget``, and the lesson in a browser.
+hand-derived oracles (the load-testing conventions of k6 and wrk2), its explorer without a
+browser, its exercises, a short real-lab run through ``scenarios.LabTarget``, and the lesson in
+a browser.
 
 Oracles used here, derived by hand:
 - capacity of n instances of mean work S is n/S; achieved throughput tracks the offered rate

@@ -98,7 +98,7 @@ def coordinated_omission(data: dict) -> go.Figure:
     """The stalled API (``scenarios.coordinated_omission``), first seconds of each run. Top:
     each request's latency (ms) at the time it was meant to be sent, open and closed loop.
     Bottom: requests sent per second. Shaded: the stalls."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
                         row_heights=[0.62, 0.38],
                         subplot_titles=("Latency of each request, by when it was sent",
                                         "Requests sent per second"))
@@ -121,8 +121,9 @@ def coordinated_omission(data: dict) -> go.Figure:
                           row=row, col=1)
     fig.update_yaxes(title_text="latency (ms)", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", title_standoff=2, row=1, col=1)  # every axis titled
     fig.update_xaxes(title_text="time (s); shaded: the server is frozen", row=2, col=1)
-    fig.update_layout(height=540, legend={"orientation": "h", "y": -0.15},
+    fig.update_layout(height=570, legend={"orientation": "h", "y": -0.15},
                       title="Open loop shows every freeze; the closed loop stops sending and "
                             "hides it", **LAYOUT)
     fig.update_layout(margin={**LAYOUT["margin"], "t": 90})
@@ -151,7 +152,7 @@ def load_over_time(runs: dict, *, title: str) -> go.Figure:
     """Load tests over time, one colour per named ``scenarios.load_series``: the offered load
     and what was achieved, p95 latency against the SLO (log scale), instances in service. All
     runs must share one shape. ``title`` should state the figure's takeaway."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.1,
                         subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
     data = load_over_time_traces(runs)
     fig.add_trace(go.Scatter(x=data[0]["x"], y=data[0]["y"], mode="lines", name="offered",
@@ -190,7 +191,7 @@ def load_test_explorer_traces(series: dict) -> list[dict]:
 def load_test_explorer(series: dict) -> go.Figure:
     """The load-test explorer (``scenarios.load_test_explorer``): offered and achieved load
     with the breaking point marked, p95 against the SLO, instances in service, over time."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.1,
                         subplot_titles=_LOAD_ROWS, row_heights=[0.36, 0.36, 0.28])
     styles = [
         (1, {"name": "offered", "mode": "lines", "line": {"color": WONG["black"], "dash": "dot"}}),
@@ -220,8 +221,9 @@ def _rate_latency_instances_axes(fig: go.Figure, height: int, latency: dict, tit
     step = 1 if most_instances <= 4 else 2
     fig.update_yaxes(range=[0, max(most_instances, 2 * step) + 0.5], dtick=step,
                      title_text="instances", row=3, col=1)
-    fig.update_xaxes(title_text="time (minutes)", row=3, col=1)
-    fig.update_layout(height=height, legend={"orientation": "h", "y": -0.1}, title=title,
+    for row in (1, 2, 3):  # every axis titled, the shared ones too
+        fig.update_xaxes(title_text="time (minutes)", title_standoff=2, row=row, col=1)
+    fig.update_layout(height=height + 40, legend={"orientation": "h", "y": -0.1}, title=title,
                       **SCALING_LAYOUT)
     fig.update_layout(margin={**SCALING_LAYOUT["margin"], "t": 90})
     return fig
