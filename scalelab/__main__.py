@@ -4,9 +4,9 @@
     python -m scalelab grade SUBMISSION.ipynb|FOLDER … --out grades.csv [--rates rates.csv]
                              [--held-out-seed N] [--timeout S] [--total-timeout S]
                              [--memory MB] [--lesson lessonNN] [--jobs N]
-                             [--isolation auto|namespace|user|none]
+                             [--isolation auto|namespace|user|none] [--skip-lab]
     python -m scalelab sync lessons/NN-….ipynb …
-    python -m scalelab list
+    python -m scalelab list [--guide lessons/instructor-guide.md]
 """
 
 from __future__ import annotations
@@ -48,12 +48,18 @@ def main(argv=None) -> int:
                        default="auto", help="how submissions are isolated (default auto: a "
                                             "read-only sandbox when run as root)")
     grade.add_argument("--run-as", default="nobody", help="user for --isolation user")
+    grade.add_argument("--skip-lab", action="store_true",
+                       help="skip the cells that start the real lab (no exercise reads them; "
+                            "each lesson with them grades in seconds instead of ~a minute)")
 
     sync = commands.add_parser("sync", help="rewrite lessons' '## Exercises' sections from "
                                             "scalelab/exercises/lessonNN.py")
     sync.add_argument("lessons", nargs="+", type=Path)
 
-    commands.add_parser("list", help="print every exercise as a Markdown table")
+    listing = commands.add_parser("list", help="print every exercise, lesson by lesson, as "
+                                               "Markdown tables")
+    listing.add_argument("--guide", type=Path, help="write the tables into this instructor "
+                                                    "guide's 'The exercises' section instead")
 
     args = parser.parse_args(argv)
     from . import course
@@ -71,13 +77,16 @@ def main(argv=None) -> int:
     elif args.command == "grade":
         limits = course.Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout,
                                memory_mb=args.memory, isolation=args.isolation,
-                               run_as=args.run_as)
+                               run_as=args.run_as, lab_cells=not args.skip_lab)
         course.grade(args.submissions, args.out, args.rates, limits, lesson=args.lesson,
                      jobs=args.jobs, held_out_seed=args.held_out_seed)
         print(f"wrote {args.out}" + (f" and {args.rates}" if args.rates else ""))
     elif args.command == "sync":
         for path in args.lessons:
             print(f"{path}: {'updated' if course.sync(path) else 'already up to date'}")
+    elif args.command == "list" and args.guide:
+        changed = course.write_guide_table(args.guide)
+        print(f"{args.guide}: {'updated' if changed else 'already up to date'}")
     elif args.command == "list":
         print(course.exercise_table())
     return 0

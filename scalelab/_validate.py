@@ -49,6 +49,14 @@ def seed(value) -> int:
     return integer("seed", value, minimum=0)
 
 
+def sequence(name: str, values, what: str = "numbers") -> list:
+    """``values`` as a list, or a TypeError when it is not a sequence (a string is not one)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of {what}, got {values!r} "
+                        f"({type(values).__name__})")
+    return list(values)
+
+
 def times(name: str, values) -> np.ndarray:
     """A 1-d array of finite, non-negative times in seconds."""
     try:

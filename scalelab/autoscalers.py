@@ -574,10 +574,12 @@ class HPA(_Builtin):
         >>> HPA(target_utilization=0.5).recommend([549] * 10)   # 54 %: within tolerance
         10
         """
+        usage_m = _pod_usage(usage_m)
         pods = len(usage_m)
-        ready = [True] * pods if ready is None else [bool(r) for r in ready]
-        requests = [int(request_m)] * pods if np.ndim(request_m) == 0 else \
-            [int(r) for r in request_m]
+        ready = [True] * pods if ready is None else \
+            [bool(r) for r in _validate.sequence("ready", ready, "booleans, one per pod")]
+        requests = [_millicores("request_m", request_m)] * pods if np.ndim(request_m) == 0 \
+            else [_millicores(f"request_m[{i}]", r) for i, r in enumerate(request_m)]
         if len(ready) != pods or len(requests) != pods:
             raise ValueError(f"usage_m, ready and request_m must describe the same pods, got "
                              f"{pods}, {len(ready)} and {len(requests)}")
@@ -693,3 +695,22 @@ def _optional_int(name: str, value, maximum: int | None = None) -> int | None:
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be ≤ {maximum} or None, got {value}")
     return value
+
+
+def _pod_usage(usage_m) -> list:
+    """``usage_m`` checked: a list of each pod's CPU use in millicores (finite, ≥ 0) or None."""
+    if isinstance(usage_m, (str, bytes)) or not hasattr(usage_m, "__len__"):
+        raise TypeError(f"usage_m must be a list of millicores, one per pod, got {usage_m!r}")
+    return [None if u is None else _finite(f"usage_m[{i}]", u) for i, u in enumerate(usage_m)]
+
+
+def _finite(name: str, value) -> float:
+    value = _validate.number(name, value, minimum=0)
+    if math.isinf(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _millicores(name: str, value) -> int:
+    """A CPU request: a whole number of millicores ≥ 1."""
+    return int(_finite(name, _validate.number(name, value, minimum=1)))

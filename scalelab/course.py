@@ -383,12 +383,35 @@ def _assets(path: Path, notebook) -> set[tuple[Path, str]]:
 
 
 def exercise_table() -> str:
-    """Every exercise as a Markdown table: id, kind, points, what is checked."""
-    rows = ["| exercise | kind | points | what is checked |", "|---|---|---|---|"]
+    """Every exercise, lesson by lesson: a heading with the lesson's title and points, then a
+    Markdown table (id, kind, points, what is checked). The instructor guide's "The
+    exercises" section is exactly this (``python -m scalelab list --guide …`` writes it)."""
+    sections = []
     for module in exercises.lessons():
-        for e in module.EXERCISES:
-            rows.append(f"| `{e.id}` | {e.kind} | {e.points:g} | {e.describe()} |")
-    return "\n".join(rows)
+        points = sum(e.points for e in module.EXERCISES)
+        rows = [f"### Lesson {module.LESSON.removeprefix('lesson')} · {module.TITLE} "
+                f"({points:g} points)", "",
+                "| exercise | kind | points | what is checked |", "|---|---|---|---|"]
+        rows += [f"| `{e.id}` | {e.kind} | {e.points:g} | {e.describe()} |"
+                 for e in module.EXERCISES]
+        sections.append("\n".join(rows))
+    return "\n\n".join(sections)
+
+
+GUIDE_TABLE_START = "so it is always current.\n\n"  # the end of the section's first paragraph
+
+
+def write_guide_table(path: Path) -> bool:
+    """Put :func:`exercise_table` into the guide at ``path`` (its "## The exercises" section,
+    after the first paragraph, up to the next "## " heading); whether the file changed."""
+    text = Path(path).read_text()
+    start = text.index("## The exercises")
+    begin = text.index(GUIDE_TABLE_START, start) + len(GUIDE_TABLE_START)
+    end = text.index("\n## ", begin)
+    updated = text[:begin] + exercise_table() + "\n" + text[end:]
+    if updated != text:
+        Path(path).write_text(updated)
+    return updated != text
 
 
 # -- how long a lesson takes ------------------------------------------------------------------

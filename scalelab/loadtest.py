@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, workloads
+from . import _limits, _validate, workloads
 from .result import Result, Status
 from .sim import simulate, simulate_closed
 from .workloads import Workload
@@ -72,14 +72,28 @@ class Shape:
     def workload(self, seed: int = 0) -> Workload:
         """Poisson arrivals following the shape (what an open-loop generator sends)."""
         peak = max(max(s.start_rate, s.end_rate) for s in self.stages)
+        _limits.requests("the shape's peak rate × duration", peak * self.duration)
         times = workloads._thinned(self.rate_at, peak, self.duration, seed)
         return Workload(times, self.duration, name=self.name)
 
 
-def _stage(k: int, duration, start_rate, end_rate) -> Stage:
-    return Stage(_validate.positive(f"stages[{k}] duration", duration),
-                 _validate.number(f"stages[{k}] rate", start_rate, minimum=0),
-                 _validate.number(f"stages[{k}] rate", end_rate, minimum=0))
+def _stage(k: int, duration, start_rate, end_rate, name: str = "stages") -> Stage:
+    """Stage ``k``, its errors naming it as ``name[k]`` (the parameter it came from)."""
+    return Stage(_validate.positive(f"{name}[{k}] duration", duration),
+                 _validate.number(f"{name}[{k}] rate", start_rate, minimum=0),
+                 _validate.number(f"{name}[{k}] rate", end_rate, minimum=0))
+
+
+def _stages(name: str, count: int) -> int:
+    return _limits.count(name, count, _limits.MAX_STAGES, "one report row each")
+
+
+def _window(name: str, duration: float, windows: int) -> float:
+    """``duration / windows``, which must not round to 0 s."""
+    if not duration / windows > 0:
+        raise ValueError(f"{name} must be long enough to split into {windows} windows, "
+                         f"got {duration:g} s")
+    return duration / windows
 
 
 def _shape(stages: list[Stage], name: str) -> Shape:
@@ -91,21 +105,24 @@ def _shape(stages: list[Stage], name: str) -> Shape:
 def ramp(start_rate: float, end_rate: float, duration: float, windows: int = 10) -> Shape:
     """The rate grows linearly from ``start_rate`` to ``end_rate`` over ``duration`` seconds;
     the report splits it into ``windows`` equal stages."""
-    windows = _validate.integer("windows", windows, minimum=1)
+    windows = _stages("windows", _validate.integer("windows", windows, minimum=1))
     duration = _validate.positive("duration", duration)
     rates = np.linspace(_validate.number("start_rate", start_rate, minimum=0),
                         _validate.number("end_rate", end_rate, minimum=0), windows + 1)
-    return _shape([_stage(k, duration / windows, rates[k], rates[k + 1])
-                   for k in range(windows)], f"ramp {start_rate:g}→{end_rate:g}/s")
+    width = _window("duration", duration, windows)
+    return _shape([Stage(width, rates[k], rates[k + 1]) for k in range(windows)],
+                  f"ramp {start_rate:g}→{end_rate:g}/s")
 
 
 def steps(rates, step_duration: float) -> Shape:
     """Hold each rate in ``rates`` for ``step_duration`` seconds (a step or stair test)."""
     step_duration = _validate.positive("step_duration", step_duration)
-    rates = list(rates)
+    rates = _validate.sequence("rates", rates)
     if not rates:
         raise ValueError("rates must hold at least one rate, got an empty list")
-    return _shape([_stage(k, step_duration, r, r) for k, r in enumerate(rates)],
+    _stages("len(rates)", len(rates))
+    rates = [_validate.number(f"rates[{k}]", r, minimum=0) for k, r in enumerate(rates)]
+    return _shape([Stage(step_duration, r, r) for r in rates],
                   f"steps {len(rates)}×{step_duration:g} s")
 
 
@@ -113,14 +130,16 @@ def stages(targets, start_rate: float = 0.0) -> Shape:
     """k6-style stages: a list of (duration s, target rate); each stage moves linearly from
     the previous target (``start_rate`` at first) to its own."""
     built, previous = [], _validate.number("start_rate", start_rate, minimum=0)
-    for k, target in enumerate(targets):
+    for k, target in enumerate(_validate.sequence("targets", targets,
+                                                  "(duration, target_rate) pairs")):
         try:
             duration, rate = target
         except (TypeError, ValueError):
-            raise TypeError(f"stages[{k}] must be (duration, target_rate), got {target!r}") \
+            raise TypeError(f"targets[{k}] must be (duration, target_rate), got {target!r}") \
                 from None
-        built.append(_stage(k, duration, previous, rate))
+        built.append(_stage(k, duration, previous, rate, name="targets"))
         previous = rate
+        _stages("len(targets)", len(built))
     if not built:
         raise ValueError("targets must hold at least one (duration, rate) stage")
     return _shape(built, f"{len(built)} stages")
@@ -130,15 +149,21 @@ def spike(base_rate: float, peak_rate: float, before: float, length: float,
           after: float) -> Shape:
     """``base_rate`` for ``before`` s, ``peak_rate`` for ``length`` s, ``base_rate`` for
     ``after`` s."""
-    return _shape([_stage(0, before, base_rate, base_rate), _stage(1, length, peak_rate, peak_rate),
-                   _stage(2, after, base_rate, base_rate)], f"spike {base_rate:g}→{peak_rate:g}/s")
+    base_rate = _validate.number("base_rate", base_rate, minimum=0)
+    peak_rate = _validate.number("peak_rate", peak_rate, minimum=0)
+    before, length, after = (_validate.positive(name, value) for name, value in
+                             (("before", before), ("length", length), ("after", after)))
+    return _shape([Stage(before, base_rate, base_rate), Stage(length, peak_rate, peak_rate),
+                   Stage(after, base_rate, base_rate)], f"spike {base_rate:g}→{peak_rate:g}/s")
 
 
 def soak(rate: float, duration: float, windows: int = 10) -> Shape:
     """A long hold at ``rate``, to catch what only shows with time; ``windows`` report stages."""
-    windows = _validate.integer("windows", windows, minimum=1)
+    windows = _stages("windows", _validate.integer("windows", windows, minimum=1))
     duration = _validate.positive("duration", duration)
-    return _shape([_stage(k, duration / windows, rate, rate) for k in range(windows)],
+    rate = _validate.number("rate", rate, minimum=0)
+    width = _window("duration", duration, windows)
+    return _shape([Stage(width, rate, rate) for _ in range(windows)],
                   f"soak {rate:g}/s")
 
 
@@ -183,6 +208,9 @@ class LabTarget:
 
 # -- breaking-point criteria ----------------------------------------------------------------
 
+PERCENTILES = ("p50", "p95", "p99")
+
+
 class Criterion:
     """When a stage counts as broken. ``broken(row)`` reads one report row."""
 
@@ -195,6 +223,10 @@ class ThroughputBelow(Criterion):
     """Broken when achieved throughput < ``fraction`` × offered rate (the system falls behind)."""
 
     fraction: float = 0.95
+
+    def __post_init__(self):
+        fraction = _validate.number("fraction", self.fraction, above=0, maximum=1)
+        object.__setattr__(self, "fraction", fraction)
 
     def broken(self, row):
         return row["throughput"] < self.fraction * row["offered"]
@@ -210,6 +242,12 @@ class LatencyAbove(Criterion):
     slo: float
     percentile: str = "p95"
 
+    def __post_init__(self):
+        object.__setattr__(self, "slo", _validate.positive("slo", self.slo))
+        if self.percentile not in PERCENTILES:
+            raise ValueError(f"percentile must be one of {', '.join(map(repr, PERCENTILES))} "
+                             f"(the report's columns), got {self.percentile!r}")
+
     def broken(self, row):
         return not row[self.percentile] <= self.slo
 
@@ -222,6 +260,13 @@ class ErrorsAbove(Criterion):
     """Broken when more than ``rate`` of the stage's requests fail."""
 
     rate: float = 0.01
+
+    def __post_init__(self):
+        rate = _validate.number("rate", self.rate, minimum=0)
+        if rate >= 1:
+            raise ValueError(f"rate must be a fraction of the requests, 0 ≤ rate < 1 (no stage "
+                             f"can have more than all of them fail), got {rate:g}")
+        object.__setattr__(self, "rate", rate)
 
     def broken(self, row):
         return row["error_rate"] > self.rate
@@ -242,6 +287,9 @@ def run(shape: Shape, target, mode: str = "open", users: int | None = None,
     if not isinstance(shape, Shape):
         raise TypeError(f"shape must be a load shape such as sl.loadtest.ramp(…), got {shape!r}")
     if not callable(getattr(target, "open_loop", None)):
+        if not callable(getattr(target, "load", None)):
+            raise TypeError(f"target must be sl.loadtest.Simulated(…) or a running "
+                            f"sl.lab.Lab, got {target!r}")
         target = LabTarget(target)  # a real lab: same shapes, same report
     criterion = ThroughputBelow() if criterion is None else criterion
     if not isinstance(criterion, Criterion):
@@ -253,6 +301,7 @@ def run(shape: Shape, target, mode: str = "open", users: int | None = None,
         users = _validate.integer("users", users, minimum=1) if users is not None else None
         if users is None:
             raise TypeError("users is required in closed mode: how many virtual users loop")
+        _limits.count("users", users, _limits.MAX_USERS, "each is set up before the run")
         think_time = _validate.number("think_time", think_time, minimum=0)
         result = target.closed_loop(users, think_time, shape.duration, seed)
     else:

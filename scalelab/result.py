@@ -22,6 +22,7 @@ REQUEST_FIELDS = np.dtype([
     ("retries", "i1"),   # how many times it was resent after a refused connection
     ("user", "i8"),      # the user behind it, −1 if the workload has none
     ("lost_session", "?"),  # it landed where the user's session was not: a forced re-login
+    ("http", "i2"),      # the real lab: the HTTP status the client got, 0 for none (simulated)
 ])
 
 
@@ -34,10 +35,34 @@ class Status(IntEnum):
     FAILED = 3        # connection refused, or the instance crashed while holding it
     TIMEOUT = 4       # the client gave up waiting
     STORE_DOWN = 5    # the shared session store did not answer
+    CLIENT_ERROR = 6  # the real lab: a 4xx answer (a wrong path, 401 without a session, …)
+
+
+MAX_BINS = 10**6  # bins in a timeline: 8 MB a series
+
+ERROR_KINDS = ("refused", "timed_out", "http_4xx", "http_5xx")
+
+
+def error_kinds(status: np.ndarray, http: np.ndarray) -> dict[str, int]:
+    """How the failed requests failed; the four counts add up to the errors.
+
+    - ``refused``: no answer at all (connection refused or broken; simulated: the instance
+      refused the connection or crashed while holding the request);
+    - ``timed_out``: the client gave up waiting, or the proxy answered 504;
+    - ``http_4xx``: an answer 400–499 (the request was wrong or not allowed);
+    - ``http_5xx``: every other error answer: 5xx, and the simulator's full queue, no healthy
+      instance and store down, which a real balancer answers with 503.
+    """
+    failed = status != Status.OK
+    refused = failed & (status == Status.FAILED) & (http == 0)
+    timed_out = failed & (status == Status.TIMEOUT)
+    http_4xx = failed & ~timed_out & (http >= 400) & (http < 500)
+    counts = [int(np.count_nonzero(kind)) for kind in (refused, timed_out, http_4xx)]
+    return dict(zip(ERROR_KINDS, [*counts, int(np.count_nonzero(failed)) - sum(counts)]))
 
 
 #: What a field holds when the engine that made the records left it out.
-DEFAULTS = {"retries": 0, "user": -1, "lost_session": False}
+DEFAULTS = {"retries": 0, "user": -1, "lost_session": False, "http": 0}
 
 
 def empty_records(count: int) -> np.ndarray:
@@ -118,8 +143,11 @@ class Result:
         """Slot-seconds in service (ready, not yet removed) inside each bin of ``edges``."""
         slots = np.array([spec.slots for spec in self.instances])
         ready, removed = self._in_service()
-        return np.diff(metrics.busy_seconds(np.repeat(ready, slots), np.repeat(removed, slots),
-                                            edges))
+        total = np.zeros(len(edges))
+        for size in np.unique(slots):  # a few sizes; never one row per slot (slots may be huge)
+            same = slots == size
+            total += float(size) * metrics.busy_seconds(ready[same], removed[same], edges)
+        return np.diff(total)
 
     def _ready_seconds(self, edges: np.ndarray) -> np.ndarray:
         """Instance-seconds in service inside each bin of ``edges``."""
@@ -140,7 +168,8 @@ class Result:
     def summary(self, warmup: float = 0.0) -> dict:
         """Totals and latency percentiles; requests arriving before ``warmup`` s are left out.
 
-        Keys: requests, completed, errors, error_rate, throughput (answers per second inside
+        Keys: requests, completed, errors, error_rate, refused, timed_out, http_4xx, http_5xx
+        (the errors by kind, see :func:`error_kinds`), throughput (answers per second inside
         [warmup, duration]), mean, p50, p95, p99, max (latency, s), mean_wait (s in queue),
         utilization (0–1), instance_seconds (launch to removal, summed), lost_sessions (requests
         that found no session where they landed; each is a re-login, so relogins is the same
@@ -180,6 +209,7 @@ class Result:
             "completed": completed,
             "errors": requests - completed,
             "error_rate": (requests - completed) / requests if requests else 0.0,
+            **self._error_kinds(kept, failed),
             "throughput": float(answered_in_window / window),
             "mean": mean,
             "p50": p50,
@@ -200,6 +230,15 @@ class Result:
         """Which requests were not answered, or None when every one was."""
         status = self._column("status")
         return status != Status.OK if status.any() else None
+
+    def _error_kinds(self, kept, failed) -> dict[str, int]:
+        """:func:`error_kinds` of the ``kept`` requests (all zero when none ``failed``)."""
+        if failed is None:
+            return dict.fromkeys(ERROR_KINDS, 0)
+        status, http = self._column("status"), self._column("http")
+        if kept is not None:
+            status, http = status[kept], http[kept]
+        return error_kinds(status, http)
 
     def _kept(self, warmup: float) -> np.ndarray | slice | None:
         """Which requests arrived at or after ``warmup`` s: None for all of them, a slice
@@ -242,6 +281,10 @@ class Result:
         start), ``scale_out``/``scale_in`` (autoscaler actions) and ``utilization`` (busy
         fraction of the slots in service)."""
         bin = _validate.positive("bin", bin)
+        if not self.duration / bin <= MAX_BINS:
+            raise ValueError(f"bin must be ≥ duration / {MAX_BINS:,} = "
+                             f"{self.duration / MAX_BINS:g} s (at most {MAX_BINS:,} bins: a "
+                             f"figure shows a few thousand points), got {bin:g}")
         n_bins = max(1, int(np.ceil(self.duration / bin - 1e-9)))
         edges = np.arange(n_bins + 1) * bin
         widths = np.diff(edges)

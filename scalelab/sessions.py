@@ -77,6 +77,7 @@ class SharedStore(SessionStore):
 
     def __init__(self, latency: float = 0.001, outages=()):
         self.latency = _validate.number("latency", latency, minimum=0)
+        outages = _validate.sequence("outages", outages, "(start, end) pairs in seconds")
         self.outages = [self._check_outage(k, o) for k, o in enumerate(outages)]
 
     @staticmethod

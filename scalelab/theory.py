@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._limits import count
 from ._validate import integer
 
 __all__ = [
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 MINUTES_PER_YEAR = 365 * 24 * 60
+# the Erlang recursion takes one step per server (0.06 s for 10⁵ here); availability's takes
+# n steps over n + 1 terms (0.03 s for 10³)
+MAX_SERVERS = 10**5
+MAX_REPLICAS = 10**3
 
 _RULES = {
     "≥ 0": lambda x: x >= 0,
@@ -180,7 +185,7 @@ def erlang_c(arrival_rate: ArrayLike, service_time: ArrayLike, servers: int) -> 
     0.1398
     """
     lam, s = _rates(arrival_rate, service_time)
-    return _out(_erlang_c(lam * s, integer("servers", servers, minimum=1)))
+    return _out(_erlang_c(lam * s, _servers(servers)))
 
 
 def mmc(arrival_rate: ArrayLike, service_time: ArrayLike, servers: int) -> Queue:
@@ -190,7 +195,7 @@ def mmc(arrival_rate: ArrayLike, service_time: ArrayLike, servers: int) -> Queue
     1.7455
     """
     lam, s = _rates(arrival_rate, service_time)
-    c = integer("servers", servers, minimum=1)
+    c = _servers(servers)
     a = lam * s
     return Queue(f"M/M/{c}", _out(lam), _out(s), c, _out(_erlang_c(a, c)),
                  _out(np.where(a < c, c / s - lam, 0.0)))
@@ -354,7 +359,8 @@ def availability(a: ArrayLike, n: int = 1, k: int = 1) -> float | np.ndarray:
     (0.9999, 0.999702)
     """
     a = _real("a", a, "in [0, 1]")
-    n = integer("n", n, minimum=1)
+    n = count("n", integer("n", n, minimum=1), MAX_REPLICAS, "one step per replica, each over "
+              "all of them")
     k = integer("k", k, minimum=1)
     if k > n:
         raise ValueError(f"k must be ≤ n ({n}), got {k}")
@@ -387,3 +393,8 @@ def downtime_per_year(a: ArrayLike) -> float | np.ndarray:
     52.6
     """
     return _out((1 - _real("a", a, "in [0, 1]")) * MINUTES_PER_YEAR)
+
+
+def _servers(servers) -> int:
+    return count("servers", integer("servers", servers, minimum=1), MAX_SERVERS,
+                 "the Erlang recursion takes one step per server")

@@ -2,7 +2,8 @@
 
 Every generator returns a :class:`Workload`: sorted arrival times in seconds from 0 to
 ``duration``. Rates are requests per second. Random ones take ``seed`` and give the same
-times for the same seed.
+times for the same seed. A workload holds at most ``_limits.MAX_REQUESTS`` (10⁷) requests:
+each generator checks the expected count (rate × duration) before drawing any.
 
 >>> import scalelab as sl
 >>> wl = sl.workloads.poisson(rate=80, duration=600, seed=1)
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validate
+from . import _limits, _validate
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +52,7 @@ def constant(rate: float, duration: float) -> Workload:
     """Evenly spaced arrivals, one every ``1/rate`` seconds (no randomness)."""
     rate = _validate.positive("rate", rate)
     duration = _validate.positive("duration", duration)
+    _limits.requests("rate × duration", rate * duration)
     count = int(np.floor(rate * duration + 1e-9))
     return Workload(np.arange(count) / rate, duration, name=f"constant {rate:g}/s")
 
@@ -59,6 +61,7 @@ def poisson(rate: float, duration: float, seed: int = 0) -> Workload:
     """Poisson arrivals: independent exponential gaps with mean ``1/rate`` seconds."""
     rate = _validate.positive("rate", rate)
     duration = _validate.positive("duration", duration)
+    _limits.requests("rate × duration", rate * duration)
     rng = np.random.default_rng(_validate.seed(seed))
     return Workload(_poisson_times(rate, duration, rng), duration, name=f"poisson {rate:g}/s")
 
@@ -70,6 +73,9 @@ def ramp(start_rate: float, end_rate: float, duration: float, seed: int = 0) -> 
     duration = _validate.positive("duration", duration)
     if start_rate == end_rate == 0:
         raise ValueError("start_rate and end_rate must not both be 0")
+    _limits.requests("(start_rate + end_rate) / 2 × duration",
+                     (start_rate + end_rate) / 2 * duration)
+    _limits.draws("max(start_rate, end_rate) × duration", max(start_rate, end_rate) * duration)
 
     def rate_at(t):
         return start_rate + (end_rate - start_rate) * t / duration
@@ -80,11 +86,14 @@ def ramp(start_rate: float, end_rate: float, duration: float, seed: int = 0) -> 
 
 def steps(rates, step_duration: float, seed: int = 0) -> Workload:
     """Poisson arrivals at ``rates[0]`` for ``step_duration`` seconds, then ``rates[1]``, …"""
-    rates = np.array([_validate.number(f"rates[{k}]", r, minimum=0) for k, r in enumerate(rates)])
+    rates = np.array([_validate.number(f"rates[{k}]", r, minimum=0)
+                      for k, r in enumerate(_validate.sequence("rates", rates))])
     if len(rates) == 0 or rates.max() <= 0:
         raise ValueError(f"rates must hold at least one rate > 0, got {rates.tolist()}")
     step_duration = _validate.positive("step_duration", step_duration)
     duration = step_duration * len(rates)
+    _limits.requests("sum(rates) × step_duration", rates.sum() * step_duration)
+    _limits.draws("max(rates) × step_duration × len(rates)", rates.max() * duration)
 
     def rate_at(t):
         return rates[np.minimum((t // step_duration).astype(int), len(rates) - 1)]
@@ -101,6 +110,9 @@ def spike(base_rate: float, peak_rate: float, at: float, length: float, duration
     duration = _validate.positive("duration", duration)
     at = _validate.number("at", at, minimum=0, maximum=duration)
     length = _validate.positive("length", length)
+    _limits.requests("base_rate × duration + (peak_rate − base_rate) × length",
+                     base_rate * duration + (peak_rate - base_rate) * min(length, duration - at))
+    _limits.draws("max(base_rate, peak_rate) × duration", max(base_rate, peak_rate) * duration)
 
     def rate_at(t):
         return np.where((t >= at) & (t < at + length), peak_rate, base_rate)
@@ -120,6 +132,10 @@ def diurnal(mean_rate: float, amplitude: float = 0.5, period: float = 86_400.0,
     amplitude = _validate.number("amplitude", amplitude, minimum=0, maximum=1)
     period = _validate.positive("period", period)
     duration = period if duration is None else _validate.positive("duration", duration)
+    # ∫ rate dt over [0, duration] is at most mean_rate × (duration + amplitude × period / 2π)
+    wave = amplitude * abs(np.sin(2 * np.pi * duration / period)) * period / (2 * np.pi)
+    _limits.requests("mean_rate × duration", mean_rate * (duration + wave))
+    _limits.draws("mean_rate × (1 + amplitude) × duration", mean_rate * (1 + amplitude) * duration)
 
     def rate_at(t):
         return mean_rate * (1 - amplitude * np.cos(2 * np.pi * t / period))
@@ -139,6 +155,7 @@ def sessions(rate: float, duration: float, requests: int = 5, think_time: float 
     duration = _validate.positive("duration", duration)
     requests = _validate.integer("requests", requests, minimum=1)
     think_time = _validate.number("think_time", think_time, minimum=0)
+    _limits.requests("rate × duration × requests", rate * duration * requests)
     rng = np.random.default_rng(_validate.seed(seed))
     starts = _poisson_times(rate, duration, rng)
     gaps = rng.exponential(think_time, (len(starts), requests - 1)) if think_time else \

@@ -413,6 +413,25 @@ def test_constructors_only_store_their_settings_and_repr_round_trips(policy):
     assert vars(again) == vars(policy)
 
 
+@pytest.mark.parametrize("usage, words", [
+    ([-100, 50], r"usage_m\[0\] must be ≥ 0, got -100"),
+    ([float("nan")], r"usage_m\[0\] must be a number, got NaN"),
+    ([50, float("inf")], r"usage_m\[1\] must be finite, got inf"),
+    ([50, "high"], r"usage_m\[1\] must be a number, got 'high'"),
+    (700, "usage_m must be a list of millicores, one per pod, got 700"),
+])
+def test_hpa_recommend_names_a_usage_it_cannot_read(usage, words):
+    with pytest.raises((ValueError, TypeError), match=words):
+        sl.autoscalers.HPA().recommend(usage)
+
+
+def test_hpa_recommend_names_a_cpu_request_it_cannot_read():
+    with pytest.raises(ValueError, match="request_m must be ≥ 1, got 0.5"):
+        sl.autoscalers.HPA().recommend([50], request_m=0.5)
+    with pytest.raises(ValueError, match=r"request_m\[0\] must be a number, got NaN"):
+        sl.autoscalers.HPA().recommend([50], request_m=[float("nan")])
+
+
 # -- lesson 05: CloudWatch's alarm timeline and stale metrics --------------------------------------
 
 

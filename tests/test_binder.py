@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,24 @@ def test_binder_environment_runs_every_lesson(tmp_path):
         timeout=LESSONS_TIMEOUT_S,
     )
     assert re.search(r"\b\d+ passed\b", out), out[-4000:]
+
+
+def test_make_lab_turns_the_news_pop_up_off_as_binder_does():
+    """`make lab` installs the settings file Binder's postBuild installs, where JupyterLab
+    reads overrides (PREFIX/share/jupyter/lab/settings/overrides.json), and that file sets
+    keys JupyterLab's notification plugin knows."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    plan = subprocess.run(["make", "-n", "-B", ".venv/.stamp-lab"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60).stdout
+    assert "cp binder/jupyterlab-overrides.json .venv/share/jupyter/lab/settings/overrides.json" \
+        in plan, plan
+    assert "jupyterlab-overrides.json" in (BINDER / "postBuild").read_text()
+    settings = json.loads((BINDER / "jupyterlab-overrides.json").read_text())
+    news = settings["@jupyterlab/apputils-extension:notification"]
+    assert news == {"fetchNews": "false", "checkForUpdates": False}
+    schema = Path(sys.prefix) / ("share/jupyter/lab/schemas/@jupyterlab/apputils-extension/"
+                                 "notification.json")
+    if schema.exists():
+        known = json.loads(schema.read_text())["properties"]
+        assert set(news) <= set(known)

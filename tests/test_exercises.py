@@ -386,3 +386,113 @@ def test_balancer_feedback_names_the_first_misrouted_request():
     assert re.match(r"Request \d+ at t=\d+\.\d\d s went to instance \d+ \(\d+ in flight\), "
                     r"while instance \d+ had \d+ in flight", outcome.message), outcome.message
     assert "✓ passes the conformance suite" in outcome.details
+
+
+# -- the learner's own code --------------------------------------------------------------------
+
+BORROWED = {
+    "lesson02.q3 calls LeastConnections.pick": (
+        "lesson02", "q3", "FewestInFlight", "LeastConnections.pick",
+        "class FewestInFlight(sl.balancers.Balancer):\n"
+        "    def pick(self, instances, request):\n"
+        "        return sl.balancers.LeastConnections().pick(instances, request)"),
+    "lesson02.q3 hides the call in try/except": (
+        "lesson02", "q3", "FewestInFlight", "LeastConnections.pick",
+        "class FewestInFlight(sl.balancers.Balancer):\n"
+        "    def pick(self, instances, request):\n"
+        "        try:\n"
+        "            return sl.balancers.JoinShortestQueue().pick(instances, request)\n"
+        "        except Exception:\n"
+        "            return None"),
+    "lesson02.q3 inherits LeastConnections": (
+        "lesson02", "q3", "FewestInFlight", "LeastConnections.pick",
+        "class FewestInFlight(sl.balancers.LeastConnections):\n    pass"),
+    "lesson02.q3 calls super().pick": (
+        "lesson02", "q3", "FewestInFlight", "LeastConnections.pick",
+        "class FewestInFlight(sl.balancers.LeastConnections):\n"
+        "    def pick(self, instances, request):\n"
+        "        return super().pick(instances, request)"),
+    "lesson03.q5 hands the healthy case to LeastConnections": (
+        "lesson03", "q5", "PanicAware", "LeastConnections.pick",
+        "class PanicAware(sl.balancers.Balancer):\n"
+        "    def pick(self, instances, request):\n"
+        "        if 2 * sum(i.healthy for i in instances) >= len(instances):\n"
+        "            return sl.balancers.LeastConnections().pick(instances, request)\n"
+        "        return min(instances, key=lambda i: i.inflight)"),
+    "lesson04.q4 calls Sticky.pick": (
+        "lesson04", "q4", "StickyByUser", "Sticky.pick",
+        "class StickyByUser(sl.balancers.Balancer):\n"
+        "    def reset(self):\n        self.inner = sl.balancers.Sticky()\n"
+        "    def pick(self, instances, request):\n"
+        "        return self.inner.pick(instances, request)"),
+    "lesson05.q4 calls HPA.recommend": (
+        "lesson05", "q4", "hpa_replicas", "HPA.recommend",
+        "def hpa_replicas(ready, utilization_percent, target_percent):\n"
+        "    hpa = sl.autoscalers.HPA(target_utilization=target_percent / 100)\n"
+        "    return hpa.recommend([utilization_percent * 10] * ready)"),
+}
+
+
+@pytest.mark.parametrize("lesson, name, answer, builtin, source", BORROWED.values(),
+                         ids=BORROWED.keys())
+def test_code_that_hands_the_work_to_a_built_in_gets_no_marks(lesson, name, answer, builtin,
+                                                               source):
+    exercise = getattr(getattr(exercises, lesson), name)
+    learner = run_cell(source, answer)
+    for outcome in (fresh(exercise).check(learner), exercise.grade(learner)):
+        assert outcome.status == "fail", outcome.message
+        assert "built-in" in outcome.message and builtin.split(".")[1] in outcome.message
+    if "calls" in outcome.message:
+        assert builtin.split(".")[0] in outcome.message or "JoinShortestQueue" in outcome.message
+
+
+def test_a_built_in_may_still_run_inside_the_checks():
+    # the sticky exercise's own scenarios and suite run sl.balancers code; a learner's sticky
+    # balancer that sends new users through the built-in round robin is still their own
+    source = ("class StickyByUser(sl.balancers.Balancer):\n"
+              "    def reset(self):\n"
+              "        self.pinned, self.fallback = {}, sl.balancers.RoundRobin()\n"
+              "    def pick(self, instances, request):\n"
+              "        home = self.pinned.get(request.user)\n"
+              "        if home is not None and instances[home].healthy:\n"
+              "            return instances[home]\n"
+              "        choice = self.fallback.pick(instances, request)\n"
+              "        if choice is not None and request.user is not None:\n"
+              "            self.pinned[request.user] = choice.index\n"
+              "        return choice")
+    outcome = fresh(exercises.lesson04.q4).check(run_cell(source, "StickyByUser"))
+    assert outcome.passed, outcome.message
+
+
+# -- the progress list agrees with the verdict ----------------------------------------------
+
+def test_a_property_broken_by_a_later_call_is_crossed_where_it_is_listed():
+    # right on the SLO, but negative where no rate works: "returns a rate" is what failed
+    learner = run_cell("def max_rate(service_time, slo_p95):\n"
+                       "    import math\n"
+                       "    return 1 / service_time - math.log(20) / slo_p95", "max_rate")
+    outcome = fresh(exercises.lesson00.q5).check(learner)
+    assert outcome.status == "fail" and "a rate cannot be negative" in outcome.message
+    listed = outcome.details.splitlines()
+    assert "✗ returns a rate (a number ≥ 0)" in listed
+    assert not any(line.startswith("✓ returns a rate") for line in listed)
+    assert "· returns 0 when no rate meets the SLO (work 0.1 s, SLO 0.25 s)" in listed
+
+
+# -- known mistakes inside the tolerance are named ----------------------------------------------
+
+@pytest.mark.parametrize("value, words", [
+    (81.6 * 1.5, "two instances' breaking point scaled by 3/2"),
+    (81.61585 * 1.5, "two instances' breaking point scaled by 3/2"),
+    (169.0 * 0.75, "four instances' breaking point scaled by 3/4"),
+])
+def test_a_known_wrong_reasoning_inside_the_tolerance_is_named(value, words):
+    q1 = exercises.lesson06.q1
+    assert abs(value - q1.expected) <= q1.tolerance * q1.expected  # it would have passed
+    outcome = q1.check(value)
+    assert outcome.status == "fail" and words in outcome.message
+
+
+@pytest.mark.parametrize("measured", [122.5, 125, 127.5])
+def test_a_stair_test_measurement_is_still_accepted(measured):
+    assert exercises.lesson06.q1.check(measured).passed

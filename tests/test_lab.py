@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -179,14 +180,19 @@ def test_round_robin_spreads_requests_evenly():
 
 def test_a_learners_balancer_gets_its_view_and_its_hooks():
     class FirstHealthy(sl.balancers.Balancer):
+        def __init__(self):
+            self.seen = []
+
         def pick(self, instances, request):
-            assert len(instances) == 2 and request.user == 7
+            self.seen.append((len(instances), request.user))
             return next((i for i in instances if i.healthy), None)
 
-    with sl.lab.Lab(instances=2, balancer=FirstHealthy(), store="memory") as lab:
+    policy = FirstHealthy()
+    with sl.lab.Lab(instances=2, balancer=policy, store="memory") as lab:
         res = lab.load(sl.workloads.Workload(np.linspace(0, 0.5, 20), 1.0, user=np.full(20, 7)),
                        path="/work?ms=1")
     assert per_instance(res, 2) == [20, 0]
+    assert policy.seen == [(2, 7)] * 20  # the lab's trial pick at start went to a copy
     assert (res.requests["user"] == 7).all()
 
 
@@ -329,7 +335,96 @@ def test_the_load_generator_counts_lost_sessions():
     with sl.lab.Lab(instances=3, store="memory") as lab:
         res = lab.load(sl.workloads.constant(rate=50, duration=1), path="/me")
     summary = res.summary()
-    assert summary["errors"] == 0 and summary["lost_sessions"] == 50  # no cookie: 401 each
+    assert summary["lost_sessions"] == 50  # no cookie: 401 each
+    assert summary["errors"] == summary["http_4xx"] == 50  # and a 401 is not a served answer
+    assert set(res.requests["http"]) == {401}
+
+
+# -- what a load reports ---------------------------------------------------------------------
+
+def test_every_answer_that_is_not_2xx_is_an_error_kept_with_its_status():
+    with sl.lab.Lab(instances=2, store="memory", health_check=FAST_CHECK) as lab:
+        missing = lab.load(sl.workloads.constant(rate=20, duration=1), path="/nowhere")
+        lab.kill(0)
+        lab.kill(1)
+        time.sleep(2 * FAST_CHECK.interval * FAST_CHECK.unhealthy_threshold)
+        nobody = lab.load(sl.workloads.constant(rate=20, duration=1))
+    summary = missing.summary()
+    assert summary["errors"] == summary["http_4xx"] == 20 and summary["completed"] == 0
+    assert set(missing.requests["http"]) == {404}
+    assert set(nobody.requests["http"]) == {503}  # the proxy: no healthy instance
+    split = nobody.summary()
+    assert split["errors"] == split["http_5xx"] == 20
+    assert sum(split[k] for k in ("refused", "timed_out", "http_4xx", "http_5xx")) == 20
+
+
+def test_a_policy_that_does_not_fit_the_fleet_fails_at_start_with_the_simulators_message():
+    wrong = sl.balancers.WeightedRoundRobin(weights=[1])
+    with pytest.raises(ValueError) as simulated:
+        sl.simulate(sl.workloads.constant(10, 1), instances=3, service_time=0.01, balancer=wrong)
+    lab = sl.lab.Lab(instances=3, store="memory", balancer=wrong)
+    with pytest.raises(ValueError) as real:
+        lab.start()
+    assert str(real.value) == str(simulated.value)
+    assert "1 weights but the cluster has 3 instances" in str(real.value)
+    assert lab.pids == []  # and nothing was left running
+
+
+class RaisesAfterFive(sl.balancers.RoundRobin):
+    """Fine for five requests, then a bug."""
+
+    def pick(self, instances, request):
+        if request.id >= 5:
+            raise ZeroDivisionError("the learner's bug")
+        return super().pick(instances, request)
+
+
+def test_an_exception_raised_in_pick_reaches_the_caller_of_load():
+    with sl.lab.Lab(instances=2, store="memory", balancer=RaisesAfterFive()) as lab:
+        with pytest.raises(ZeroDivisionError, match=r"RaisesAfterFive raised ZeroDivisionError: "
+                           r"the learner's bug \(on 15 of 20 requests") as raised:
+            lab.load(sl.workloads.constant(rate=20, duration=1))
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
+
+
+def test_utilization_is_the_instances_own_busy_share_never_above_one():
+    # 100 requests/s of 20 ms on 2 × 4 slots: ρ = 100 × 0.020 / 8 = 0.25 (the sleep only overshoots)
+    slotted = [sl.Instance(slots=4)] * 2
+    with sl.lab.Lab(instances=slotted, store="memory") as lab:
+        res = lab.load(sl.workloads.constant(rate=100, duration=2), path="/work?ms=20")
+    assert 0.25 <= res.summary()["utilization"] <= 0.40
+    assert np.all(res.timeline(bin=1.0)["utilization"] <= 1.0)
+
+
+def test_an_overloaded_lab_prints_no_impossible_utilization():
+    # 5000 requests/s of 20 ms on 3 one-slot instances: 33 × their capacity. The instances
+    # cannot be more than 100 % busy, whatever the clients waited (that printed 6023 %)
+    with sl.lab.Lab(instances=3, store="memory") as lab:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # whether this machine falls behind is its business
+            res = lab.load(5000, duration=2)
+    utilization = res.summary()["utilization"]
+    assert 0.5 < utilization <= 1.0, utilization
+    assert np.all(res.timeline(bin=0.5)["utilization"] <= 1.0)
+
+
+def test_a_load_generator_that_falls_behind_says_so():
+    # a synthetic run of 1000 requests/s: each answered 20 ms after it was meant to leave. Sent
+    # 5 ms late: five requests queue in the sender, 25 % of the latency is its own: behind.
+    # 0.5 ms late (half a gap: jitter) or 1.5 ms (7.5 % of the latency): on time.
+    from scalelab.lab.measured import LabResult
+    records = np.zeros(1000, dtype=sl.result.REQUEST_FIELDS)
+    records["arrival"] = np.arange(1000) * 0.001
+    records["start"], records["end"] = records["arrival"] + 0.005, records["arrival"] + 0.020
+    records["http"] = 200
+
+    def sent(late):
+        return LabResult(records, [sl.Instance()], 1.0, late=np.full(1000, late))
+
+    assert "fell behind" in sent(0.005).behind
+    assert "25% of the median latency" in sent(0.005).behind
+    assert sent(0.0005).behind is None and sent(0.0015).behind is None
+    assert "fell behind" not in repr(sent(0.0015))
 
 
 # -- stores, unit ----------------------------------------------------------------------------
@@ -364,8 +459,15 @@ def test_resp_encoding_and_replies():
      "store must be one of 'memory', 'sqlite', 'redis', got 'mysql'"),
     ({"health_check": 0.5}, TypeError, "health_check must be sl.HealthCheck"),
     ({"retries": -1}, ValueError, "retries must be ≥ 0, got -1"),
-    ({"balancer": "round-robin"}, TypeError, "balancer must be a policy object"),
+    ({"balancer": "round-robin"}, TypeError, "balancer must be an object with a pick"),
     ({"instances": [sl.Instance(), 2]}, TypeError, r"instances\[1\] must be sl.Instance"),
+    ({"balancer": sl.balancers.RoundRobin}, TypeError,
+     r"balancer must be an object, not a class: pass RoundRobin\(\)"),
+    ({"instances": [sl.Instance()] * 40}, ValueError, "instances must list ≤ 32 .* got 40"),
+    ({"instances": 10**9}, ValueError, "instances must be ≤ 32 .* got 1000000000"),
+    # more than the real lab's 1024 (a thread each), fewer than the simulator's limit
+    ({"instances": [sl.Instance(slots=5000)]}, ValueError,
+     r"instances\[0\]\.slots must be ≤ 1024 in the real lab .* got 5000"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, error, words):
     with pytest.raises(error, match=words):
@@ -380,6 +482,8 @@ def test_bad_calls_on_a_running_lab_say_what_is_allowed():
             lab.load(sl.workloads.constant(10, 1), mode="burst")
         with pytest.raises(ValueError, match="a rate needs a duration"):
             lab.load(100)
+        with pytest.raises(ValueError, match=r"users must be ≤ \d+ here \(three sockets each"):
+            lab.load(mode="closed", users=10**7, duration=1)
         with pytest.raises(TypeError, match="sl.Slowdown is for simulate"):
             lab.load(sl.workloads.constant(10, 1), failures=[sl.Slowdown(instance=0, at=0.1)])
         lab.kill(1)

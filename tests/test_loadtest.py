@@ -88,16 +88,36 @@ def test_report_reads_as_text_and_html():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: loadtest.steps([], 10), "rates must hold at least one rate"),
-    (lambda: loadtest.steps([1, -2], 10), r"stages\[1\] rate must be ≥ 0, got -2"),
+    (lambda: loadtest.steps([1, -2], 10), r"rates\[1\] must be ≥ 0, got -2"),
     (lambda: loadtest.ramp(0, 10, duration=0), "duration must be > 0, got 0"),
     (lambda: loadtest.run(loadtest.soak(1, 10), loadtest.Simulated(service_time=0.1),
                           mode="sideways"), "mode must be 'open' or 'closed', got 'sideways'"),
     (lambda: loadtest.run(loadtest.soak(1, 10), loadtest.Simulated(service_time=0.1),
                           mode="closed"), "users is required"),
     (lambda: loadtest.Simulated(instances=0, service_time=0.1), "instances must be ≥ 1, got 0"),
+    # criteria: a latency, a fraction, a share of errors, a percentile the report has
+    (lambda: loadtest.LatencyAbove(-1), "slo must be > 0, got -1"),
+    (lambda: loadtest.LatencyAbove(float("nan")), "slo must be a number, got NaN"),
+    (lambda: loadtest.LatencyAbove(0.5, percentile=150),
+     "percentile must be one of 'p50', 'p95', 'p99' (the report's columns), got 150"),
+    (lambda: loadtest.ThroughputBelow(-0.5), "fraction must be > 0, got -0.5"),
+    (lambda: loadtest.ThroughputBelow(1.5), "fraction must be ≤ 1, got 1.5"),
+    (lambda: loadtest.ErrorsAbove(2), "rate must be a fraction of the requests, 0 ≤ rate < 1"),
+    (lambda: loadtest.ErrorsAbove(-0.1), "rate must be ≥ 0, got -0.1"),
+    # sizes, refused before any stage or user is built
+    (lambda: loadtest.ramp(1, 2, 10, windows=10**8),
+     "windows must be ≤ 10,000 (one report row each), got 100,000,000"),
+    (lambda: loadtest.soak(1, 10, windows=10**8), "windows must be ≤ 10,000"),
+    (lambda: loadtest.steps(range(1, 20_002), 1), "len(rates) must be ≤ 10,000"),
+    (lambda: loadtest.run(loadtest.soak(1, 10), loadtest.Simulated(service_time=0.1),
+                          mode="closed", users=10**7),
+     "users must be ≤ 100,000 (each is set up before the run), got 10,000,000"),
+    (lambda: loadtest.ramp(0, 2e9, 1e6).workload(),
+     "the shape's peak rate × duration = 2 × 10¹⁵ requests"),
 ])
 def test_bad_input_is_named(call, message):
-    with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")):
+    with pytest.raises((ValueError, TypeError),
+                       match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -235,3 +236,38 @@ def test_bad_input_raises_an_error_naming_the_parameter_and_the_value(call, erro
     message = str(info.value)
     assert parameter in message
     assert value.lower() in message.lower()
+
+
+# -- sizes: checked from rate × duration before any arrival is drawn ---------------------------
+
+TOO_BIG = [
+    (lambda: workloads.poisson(1e9, 1e6), "rate × duration = 10¹⁵ requests"),
+    (lambda: workloads.constant(1e9, 1e6), "rate × duration = 10¹⁵ requests"),
+    (lambda: workloads.constant(1e300, 1e300), "rate × duration = more than 10³⁰⁸ requests"),
+    (lambda: workloads.ramp(0, 2e9, 1e6), "(start_rate + end_rate) / 2 × duration = 10¹⁵"),
+    (lambda: workloads.steps([1e9, 1e9], 1e6), "sum(rates) × step_duration = 2 × 10¹⁵"),
+    (lambda: workloads.diurnal(1e9, duration=1e6), "mean_rate × duration = 10¹⁵"),
+    (lambda: workloads.sessions(1e6, 1e6, requests=10), "rate × duration × requests = 10¹³"),
+    # few requests, but drawn by thinning at the peak rate over the whole day: 8.6 × 10¹⁰ draws
+    (lambda: workloads.spike(0, 1e6, at=0, length=1, duration=86_400),
+     "max(base_rate, peak_rate) × duration = 8.6 × 10¹⁰ arrivals drawn at the peak rate"),
+]
+
+
+@pytest.mark.parametrize("call, words", TOO_BIG, ids=[w.split(" =")[0] for _, w in TOO_BIG])
+def test_a_workload_too_big_for_memory_is_refused_before_any_allocation(call, words):
+    tracemalloc.start()  # the oracle for "before any allocation": numpy's arrays are traced
+    try:
+        with pytest.raises(ValueError, match="this runs in memory") as info:
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert words in str(info.value)
+    assert peak < 1_000_000
+
+
+def test_the_largest_workload_allowed_is_ten_million_requests():
+    assert workloads.constant(1e7, 1.0).arrivals.size == 10**7  # 80 MB: fine
+    with pytest.raises(ValueError, match=r"10⁷ this runs in memory"):
+        workloads.constant(1e7 + 1, 1.0)

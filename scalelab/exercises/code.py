@@ -12,10 +12,12 @@ on other seeds and traffic, so reading them reveals nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
 import signal
+import sys
 import sysconfig
 import threading
 import traceback
@@ -34,7 +36,23 @@ PRINT_LINES_SHOWN = 20
 
 
 class Fail(Exception):
-    """A behaviour check failed; the message says what the learner's code did."""
+    """A behaviour check failed; the message says what the learner's code did.
+
+    ``check`` names the check whose property was broken when that is another than the one
+    running: every call of ``max_rate`` must return a rate, so a negative rate found by a
+    later check fails "returns a rate", and the progress list says so."""
+
+    def __init__(self, message: str, check: str | None = None):
+        super().__init__(message)
+        self.check = check
+
+
+class Borrowed(BaseException):
+    """The learner's code called a built-in the exercise asks them to write themselves. A
+    BaseException, so that ``except Exception`` in their code cannot hide it."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
 
 
 class LearnerCrash(BaseException):
@@ -160,6 +178,34 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _guarded(own_code):
+    """While the checks run, a call into one of the ``own_code`` built-ins from code outside
+    scalelab — the learner's — raises :class:`Borrowed` (calls from scalelab itself pass: a
+    check may run the built-in to compare)."""
+    saved = []
+    for owner, name in own_code:
+        original = vars(owner)[name]
+        saved.append((owner, name, original))
+        setattr(owner, name, _guard(original, f"{owner.__name__}.{name}"))
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def _guard(original, label: str):
+    @functools.wraps(original)
+    def guarded(*args, **kwargs):
+        caller = os.path.realpath(sys._getframe(1).f_code.co_filename)
+        if not caller.startswith(_PACKAGE_DIR + os.sep):
+            raise Borrowed(f"Your code calls the built-in `{label}`: this exercise asks you to "
+                           f"write that logic yourself. Replace the call with your own code.")
+        return original(*args, **kwargs)
+    return guarded
+
+
 class Code(Exercise):
     """Learner code judged by running it through ``checks`` (public) and
     ``instructor_checks`` (grading only). Subclasses prepare the target in ``_target``."""
@@ -167,10 +213,23 @@ class Code(Exercise):
     kind = "code"
     has_instructor_checks = True
 
-    def __init__(self, *, checks, instructor_checks, time_limit: float = 20.0, **common):
+    def __init__(self, *, checks, instructor_checks, time_limit: float = 20.0,
+                 own_code=(), **common):
         self.checks, self.instructor_checks = tuple(checks), tuple(instructor_checks)
         self.time_limit = time_limit
+        # built-ins the learner must not call or inherit: (owner, attribute name) pairs
+        self.own_code = tuple(own_code)
         super().__init__(**common)
+
+    def _borrowed(self, answer) -> str | None:
+        """Why ``answer`` is a built-in rather than the learner's code, or None."""
+        for owner, name in self.own_code:
+            original = vars(owner)[name]
+            found = getattr(answer if isinstance(answer, type) else type(answer), name, None)
+            if found is original or getattr(answer, "__func__", answer) is original:
+                return (f"`{self.answer}` uses the built-in `{owner.__name__}.{name}` unchanged: "
+                        f"this exercise asks for your own `{name}`.")
+        return None
 
     def _target(self, answer):
         """The object the checks receive, or an Outcome when there is nothing to run."""
@@ -182,13 +241,20 @@ class Code(Exercise):
             return target
         checks = self.checks + (self.instructor_checks if instructor else ())
         runner, printed, done = Runner(), _CappedWriter(), []
+        broken = None
         try:
-            with contextlib.redirect_stdout(printed), _time_limit(self.time_limit):
+            borrowed = self._borrowed(answer)
+            if borrowed:
+                raise Borrowed(borrowed)
+            with contextlib.redirect_stdout(printed), _time_limit(self.time_limit), \
+                    _guarded(self.own_code):
                 for check in checks:
                     check.run(target, runner)
                     done.append(check.name)
         except Fail as fail:
-            outcome = Incorrect(str(fail))
+            outcome, broken = Incorrect(str(fail)), fail.check
+        except Borrowed as borrowed:
+            outcome = Incorrect(str(borrowed))
         except StubNotDone as stub:
             outcome = NotAttempted(f"Your code still raises `NotImplementedError` (the "
                                    f"stub's line) when called as `{stub.call}`: replace that "
@@ -203,7 +269,8 @@ class Code(Exercise):
                             "a loop that never ends?")
         else:
             outcome = Correct(f"All {len(checks)} checks passed.")
-        checklist = "" if outcome.status == "not_attempted" else _checklist(checks, done, outcome)
+        checklist = "" if outcome.status == "not_attempted" else \
+            _checklist(checks, done, outcome, broken)
         outcome.details = "\n\n".join(filter(None, [outcome.details, checklist,
                                                    printed.report()]))
         return outcome
@@ -215,16 +282,23 @@ class Code(Exercise):
             (f". Grading adds: {hidden}" if hidden else "")
 
 
-def _checklist(checks, done: list[str], outcome: Outcome) -> str:
+def _checklist(checks, done: list[str], outcome: Outcome, broken: str | None = None) -> str:
+    """One line per check: ✓ passed, ✗ failed, ! crashed or timed out, · not judged. A
+    failure that broke an earlier check's property (``broken``) marks that check ✗ and
+    leaves the running one unjudged, so the list never ticks what the verdict denies."""
+    names = [check.name for check in checks]
+    failed_at = len(done)
+    if broken in names[:len(done)]:
+        failed_at = names.index(broken)
     lines = []
-    for k, check in enumerate(checks):
-        if k < len(done):
-            mark = "✓"
-        elif k == len(done) and not outcome.passed:
+    for k, name in enumerate(names):
+        if k == failed_at and not outcome.passed:
             mark = "✗" if outcome.status == "fail" else "!"
+        elif k < len(done) and k != failed_at:
+            mark = "✓"
         else:
             mark = "·"
-        lines.append(f"{mark} {check.name}")
+        lines.append(f"{mark} {name}")
     return "\n".join(lines)
 
 
@@ -309,10 +383,20 @@ class BalancerSpy(StandIn, Balancer):
                              f"{latency:.4g})", self.inner.on_finish, instance, request, latency)
 
 
+def builtin_picks() -> tuple[tuple[type, str], ...]:
+    """``(policy, "pick")`` for every built-in balancer: what a balancer exercise's
+    ``own_code`` forbids."""
+    from .. import balancers
+
+    return tuple((cls, "pick") for cls in vars(balancers).values()
+                 if isinstance(cls, type) and issubclass(cls, Balancer) and cls is not Balancer
+                 and cls.__module__ == balancers.__name__ and "pick" in vars(cls))
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) < 60 else text[:57] + "…"
 
 
-__all__ = ["BalancerSpy", "Check", "Code", "Fail", "Function", "LearnerCrash", "PolicyClass",
-           "Runner", "StubNotDone", "learner_traceback"]
+__all__ = ["BalancerSpy", "Borrowed", "Check", "Code", "Fail", "Function", "LearnerCrash",
+           "PolicyClass", "Runner", "StubNotDone", "builtin_picks", "learner_traceback"]

@@ -136,7 +136,7 @@ def grade_one(path: Path, limits: Limits, module=None, held_out_seed=None) -> li
                                    "grade it with --lesson lessonNN")
     job, owners = _job(notebook, module, limits, held_out_seed)
     result = sandbox.run(job, limits)
-    return _rows(module, result, owners, job["first_grade_cell"], limits)
+    return _rows(module, result, owners, job["first_grade_cell"], limits, job["places"])
 
 
 def _job(notebook, module, limits: Limits, held_out_seed=None):
@@ -144,14 +144,20 @@ def _job(notebook, module, limits: Limits, held_out_seed=None):
     and, for each submission cell that belongs to an exercise, which one."""
     import nbformat
 
-    cells, owners = [], {}
+    cells, owners, places, heading = [], {}, {}, None
     for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            heading = _heading(cell.source) or heading
+            continue
         if cell.cell_type != "code":
             continue
         owner = _owner(cell, module)
         if owner:
             owners[len(cells)] = owner
-        cells.append(nbformat.v4.new_code_cell(cell.source))
+        elif heading:
+            places[len(cells)] = f"the code cell under “{heading}”"
+        skip = not owner and not limits.lab_cells and starts_the_lab(cell.source)
+        cells.append(nbformat.v4.new_code_cell(LAB_SKIPPED if skip else cell.source))
     first = len(cells)
     for exercise in module.EXERCISES:
         seed = f", held_out_seed={held_out_seed!r}" \
@@ -160,7 +166,35 @@ def _job(notebook, module, limits: Limits, held_out_seed=None):
             "from scalelab.exercises.grading import emit as _scalelab_emit\n"
             f"_scalelab_emit({exercise.id!r}, lambda: {exercise.answer}{seed})"))
     runnable = nbformat.v4.new_notebook(cells=cells)
-    return {"notebook": runnable, "first_grade_cell": first}, owners
+    return {"notebook": runnable, "first_grade_cell": first, "places": places}, owners
+
+
+# ``--skip-lab``: what replaces a cell that would start real processes. No exercise reads a
+# lab's measurements, so the grades do not change; the notebook runs in seconds instead.
+LAB_SKIPPED = "pass  # a real-lab cell, skipped while grading (--skip-lab)"
+_LAB = re.compile(r"\bsl\.lab\.|\bscalelab\.lab\b|^\s*from\s+scalelab\s+import\s+.*\blab\b",
+                  flags=re.MULTILINE)
+
+
+def starts_the_lab(source: str) -> bool:
+    """Whether a code cell uses the real lab (``sl.lab.…``): real processes and real time."""
+    return bool(_LAB.search(source))
+
+
+def _heading(markdown: str) -> str | None:
+    """The last heading in a markdown cell, without its #s (None if it has none)."""
+    found = re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", markdown, flags=re.MULTILINE)
+    return found[-1] if found else None
+
+
+def _place(i: int, owners: dict, module, places: dict) -> str:
+    """Where code cell ``i`` is, in the words of the notebook the learner sees: the exercise
+    it answers ("the cell of exercise 4 · Least connections"), else the heading above it."""
+    by_id = {e.id: e for e in module.EXERCISES}
+    if owners.get(i) in by_id:
+        exercise = by_id[owners[i]]
+        return f"the cell of exercise {exercise.name.lstrip('q')} · {exercise.title}"
+    return places.get(i, f"code cell {i + 1}")
 
 
 def _owner(cell, module) -> str | None:
@@ -176,7 +210,9 @@ def _owner(cell, module) -> str | None:
     return None
 
 
-def _rows(module, result: dict, owners: dict, first: int, limits: Limits) -> list[dict]:
+def _rows(module, result: dict, owners: dict, first: int, limits: Limits,
+          places: dict | None = None) -> list[dict]:
+    places = places or {}
     records = {r.get("exercise"): r for r in result.get("records", [])}
     errors = {int(k): v for k, v in result.get("cell_errors", {}).items()}
     rows = []
@@ -189,12 +225,14 @@ def _rows(module, result: dict, owners: dict, first: int, limits: Limits) -> lis
             row = _row(exercise, "timeout", f"checking this answer took longer than "
                                             f"{limits.cell_timeout:g} s and was stopped")
         elif late and (record is None or record["status"] != "pass"):
-            row = _row(exercise, "timeout", f"code cell {late[0] + 1} ran longer than "
-                                            f"{limits.cell_timeout:g} s and was stopped")
+            row = _row(exercise, "timeout", f"{_place(late[0], owners, module, places)} ran "
+                                            f"longer than {limits.cell_timeout:g} s and was "
+                                            f"stopped")
         elif broken and (record is None or record["status"] == "not_attempted"):
             (i, (name, message)), = broken[:1]
             message = re.sub(r"\(\d+\.py, (line \d+)\)", r"(\1)", message)
-            row = _row(exercise, "error", f"code cell {i + 1} raised {name}: {message}")
+            row = _row(exercise, "error", f"{_place(i, owners, module, places)} raised "
+                                          f"{name}: {message}")
         elif record is not None:
             row = _row(exercise, record["status"], record["message"], record["points"])
             row["data"] = record.get("data")
@@ -203,7 +241,8 @@ def _rows(module, result: dict, owners: dict, first: int, limits: Limits) -> lis
                                             f"{limits.total_timeout:g} s in all and was stopped")
         elif result.get("kernel_died") is not None:
             cell = result.get("last_cell")
-            where = f" in code cell {cell + 1}" if cell is not None and cell < first else ""
+            where = f" in {_place(cell, owners, module, places)}" \
+                if cell is not None and cell < first else ""
             row = _row(exercise, "error", f"the notebook's kernel died{where} (out of memory "
                                           "or file space, or the code ended its own process)")
         else:

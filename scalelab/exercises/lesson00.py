@@ -143,14 +143,22 @@ def _mm1_p95(rate: float, service_time: float) -> float:
     return LN20 / (1 / service_time - rate)
 
 
+RETURNS_A_RATE = "returns a rate (a number ≥ 0)"
+
+
 def _returned_rate(value, call: str) -> float:
+    """``value`` as a rate; else a failure of the "returns a rate" check, whichever check
+    made the call."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise Fail(f"`{call}` returned {value!r}, not a number of requests per second"
-                   f"{' (did you forget `return`?)' if value is None else ''}.")
+                   f"{' (did you forget `return`?)' if value is None else ''}.",
+                   check=RETURNS_A_RATE)
     if not math.isfinite(value):
-        raise Fail(f"`{call}` returned {value}: a rate must be a finite number.")
+        raise Fail(f"`{call}` returned {value}: a rate must be a finite number.",
+                   check=RETURNS_A_RATE)
     if value < 0:
-        raise Fail(f"`{call}` returned {float(value):.4g}: a rate cannot be negative.")
+        raise Fail(f"`{call}` returned {float(value):.4g}: a rate cannot be negative.",
+                   check=RETURNS_A_RATE)
     return float(value)
 
 
@@ -230,7 +238,7 @@ q5 = Function(
     rate = 1 / service_time - math.log(20) / slo_p95  # p95 = ln(20) / (μ − λ) = slo_p95
     return max(rate, 0.0)''',
     checks=[
-        Check("returns a rate (a number ≥ 0)", _returns_a_rate),
+        Check(RETURNS_A_RATE, _returns_a_rate),
         _on_the_slo(seed=0, settings=4),
         _zero_when_impossible(service_time=0.1, slo=0.25),
     ],

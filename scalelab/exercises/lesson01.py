@@ -139,14 +139,19 @@ q4 = Number(
 # -- q5: code -----------------------------------------------------------------------------
 
 
+RETURNS_A_COUNT = "returns a whole number of machines"
+
+
 def _whole(value, call: str) -> int:
+    """``value`` as a count; else a failure of the "returns a whole number" check."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise Fail(f"`{call}` returned {value!r}, not a number of machines"
-                   f"{' (did you forget `return`?)' if value is None else ''}.")
+                   f"{' (did you forget `return`?)' if value is None else ''}.",
+                   check=RETURNS_A_COUNT)
     if not math.isfinite(value) or value != int(value):
         raise Fail(f"`{call}` returned {value!r}: a number of machines is a whole number "
-                   "(`math.ceil` rounds up).")
+                   "(`math.ceil` rounds up).", check=RETURNS_A_COUNT)
     return int(value)
 
 
@@ -223,7 +228,7 @@ q5 = Function(
     survivors = math.ceil(rate * service_time / max_busy)  # enough for the load alone
     return survivors + 1                                   # plus one that may crash''',
     checks=[
-        Check("returns a whole number of machines", _returns_a_count),
+        Check(RETURNS_A_COUNT, _returns_a_count),
         _sized_for_a_crash(seed=0, count=5, extra=[(2.0, 0.1, 0.7)]),
     ],
     instructor_checks=[_sized_for_a_crash(seed=101, count=12, extra=[(1.0, 0.05, 0.5)])],

@@ -14,7 +14,7 @@ from ..balancers import Balancer, ClusterState, InstancesView, Request
 from ..failures import Crash, HealthCheck
 from ..servicetimes import LogNormal
 from ..sim import Instance
-from .code import BalancerSpy, Check, Fail, PolicyClass
+from .code import BalancerSpy, Check, Fail, PolicyClass, builtin_picks
 from .problem import Choice, Number, register
 
 q1 = Number(
@@ -163,7 +163,7 @@ q3 = PolicyClass(
            "then seeded simulations — a crash with health checks, where every pick must go to "
            "a healthy instance with the fewest in flight, and six mixed instances (two fast, "
            "four slow) at 75 % load, where the p99 must stay under 3 s.",
-    answer="FewestInFlight", base=Balancer,
+    answer="FewestInFlight", base=Balancer, own_code=builtin_picks(),
     stub='''class FewestInFlight(sl.balancers.Balancer):
     def pick(self, instances, request):
         """A healthy instance with the fewest requests in flight; None if none is healthy."""
@@ -177,7 +177,7 @@ q3 = PolicyClass(
             return None
         return min(healthy, key=lambda instance: instance.inflight)''',
     checks=[
-        Check("pick runs on a small cluster", _probe),
+        Check("pick runs on a small cluster (and is your own)", _probe),
         Check("passes the conformance suite (check_balancer)", _conformance),
         _fewest_in_flight(seed=0, specs=MIXED, label="6 mixed instances"),
         _meets_the_slo(seed=0, specs=MIXED, label="2 fast + 4 slow instances"),

@@ -13,7 +13,7 @@ from .. import simulate, workloads
 from ..balancers import Balancer, ClusterState, InstancesView, Request
 from ..failures import Crash, HealthCheck
 from ..servicetimes import LogNormal
-from .code import BalancerSpy, Check, Fail, PolicyClass
+from .code import BalancerSpy, Check, Fail, PolicyClass, builtin_picks
 from .lesson02 import _probe
 from .problem import Choice, Number, register
 
@@ -232,7 +232,7 @@ q5 = PolicyClass(
            "The check runs it on hand-made clusters (all, most, half, few and none healthy), "
            "then in seeded simulations where instances crash one after another and come back, "
            "and checks every pick against that rule.",
-    answer="PanicAware", base=Balancer,
+    answer="PanicAware", base=Balancer, own_code=builtin_picks(),
     stub='''class PanicAware(sl.balancers.Balancer):
     def pick(self, instances, request):
         """Fewest in flight among the healthy ones; among all when under half are healthy."""

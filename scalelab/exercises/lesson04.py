@@ -136,12 +136,10 @@ def _users(seed: int, duration: float = 240.0):
 
 
 def _own_code(make, runner):
-    """pick on a small hand-made cluster: a stub or a crash shows up here, first."""
-    balancer = make(runner)
-    if type(balancer).pick is Sticky.pick:
-        raise Fail("This is the built-in `sl.balancers.Sticky` (its `pick` is unchanged): "
-                   "write your own `pick`.")
-    spy = BalancerSpy(balancer, runner)
+    """pick on a small hand-made cluster: a stub or a crash shows up here, first. Calling or
+    inheriting the built-in ``Sticky.pick`` is refused by the exercise's ``own_code`` (new
+    users may still go through any other balancer)."""
+    spy = BalancerSpy(make(runner), runner)
     spy.rng = np.random.default_rng(0)  # as the simulator does before every run
     spy.reset()
     view = InstancesView(ClusterState([1.0] * 3, [1.0] * 3))
@@ -274,7 +272,7 @@ q4 = PolicyClass(
            "must get users; when an instance crashes and comes back, no request may go to an "
            "unhealthy instance, and only the users whose session was on it may log in again, "
            "once each.",
-    answer="StickyByUser", base=Balancer,
+    answer="StickyByUser", base=Balancer, own_code=[(Sticky, "pick")],
     stub='''class StickyByUser(sl.balancers.Balancer):
     def pick(self, instances, request):
         """The user's instance while it is healthy; else a healthy one, remembered.

@@ -19,7 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from .. import workloads
-from ..autoscalers import Autoscaler
+from ..autoscalers import HPA, Autoscaler
 from ..sim import simulate
 from .code import Check, Fail, Function, PolicyClass
 from .problem import Choice, Number, register
@@ -189,7 +189,7 @@ q4 = Function(
            "**0.1** of 1 (the tolerance); otherwise spread the work so that each pod is at "
            "the target or just below it. The check calls it on the documented cases and on "
            "seeded random ones.",
-    answer="hpa_replicas",
+    answer="hpa_replicas", own_code=[(HPA, "recommend"), (HPA, "desired")],
     stub='''def hpa_replicas(ready, utilization_percent, target_percent):
     """Pods the HPA proposes: ready pods at utilization_percent, target target_percent."""
     # YOUR CODE HERE

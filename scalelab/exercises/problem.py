@@ -175,7 +175,9 @@ class Number(Exercise):
 
     ``mistakes`` is a list of ``(value, message)``: a typical wrong number and what it
     suggests the learner did ("that is the wait without the work"). Messages never state the
-    expected value.
+    expected value. A mistake may carry its own tolerance, ``(value, message, tolerance)``
+    (absolute, in the answer's units): it is then looked for *before* the answer is accepted,
+    so a known wrong reasoning that happens to land inside the tolerance is named, not passed.
     """
 
     kind = "number"
@@ -212,10 +214,13 @@ class Number(Exercise):
             return Incorrect(f"`{self.answer}` is {answer!r}, a {kind}: give a number{hint}.")
         if not math.isfinite(value):
             return Incorrect(f"`{self.answer}` is {value}: give a finite number.")
+        for wrong, message, *own in self.mistakes:
+            if own and abs(value - wrong) <= own[0]:
+                return Incorrect(f"You gave {_fmt(value)}{_unit(self.units)}. {message}")
         if self._close(value, self.expected):
             return Correct(f"{_fmt(value)}{_unit(self.units)} is right. {self.explanation}")
-        for wrong, message in self.mistakes:
-            if self._close(value, wrong):
+        for wrong, message, *own in self.mistakes:
+            if not own and self._close(value, wrong):
                 return Incorrect(f"You gave {_fmt(value)}{_unit(self.units)}. {message}")
         side = "high" if value > self.expected else "low"
         allowed = "" if self.tolerance == 0 else f" (the check allows {self.tolerance_text()})"
@@ -224,7 +229,9 @@ class Number(Exercise):
 
     def describe(self) -> str:
         within = "exactly" if self.tolerance == 0 else f"within {self.tolerance_text()}"
-        return f"{self.title}: a number, {within}"
+        named = len(self.mistakes)
+        mistakes = f"; names {named} known wrong answer{'s' * (named != 1)}" if named else ""
+        return f"{self.title}: a number, {within}{mistakes}"
 
 
 class Choice(Exercise):

@@ -53,6 +53,7 @@ class Limits:
     processes: int = 512
     isolation: str = "auto"
     run_as: str = "nobody"
+    lab_cells: bool = True  # False: skip the cells that start the real lab (see grading)
 
 
 # -- the parent side ------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .fleet import Fleet
 from .instance import iterations_per_ms
 from .loadgen import LoadGenerator
 from .loopthread import LoopThread
+from .measured import LabResult
 from .processes import Spawner
 from .proxy import Proxy
 from .stores import KINDS, SQLiteStore
@@ -101,10 +102,7 @@ class Lab:
             raise RuntimeError("the real lab needs Linux or macOS (signals, process groups, "
                                "unix sockets); on Windows run the course in WSL or on Binder")
         self.specs = _checks.instance_specs(instances)
-        self.balancer = RoundRobin() if balancer is None else balancer
-        if not callable(getattr(self.balancer, "pick", None)):
-            raise TypeError(f"balancer must be a policy object with a pick(instances, request) "
-                            f"method, e.g. sl.balancers.RoundRobin(), got {balancer!r}")
+        self.balancer = RoundRobin() if balancer is None else _checks.policy(balancer)
         if store not in KINDS:
             raise ValueError(f"store must be one of {', '.join(map(repr, KINDS))}, got {store!r}")
         if health_check is not None and not isinstance(health_check, HealthCheck):
@@ -170,6 +168,7 @@ class Lab:
                                    spawner=spawner, tmpdir=self.tmpdir)
         self._fleet = Fleet(spawner, proxy, store_spec, _CPU_ITERS[0], self._epoch)
         await self._fleet.start(self.specs)
+        _checks.policy_fits(self.balancer, proxy)  # the simulator's message, before any request
         await proxy.start()
 
     def close(self) -> None:
@@ -267,6 +266,9 @@ class Lab:
         if instance is not None and not isinstance(instance, Instance):
             raise TypeError(f"instance must be sl.Instance(speed=…, slots=…) or None, "
                             f"got {instance!r}")
+        _checks.room_for_one_more(len(self._fleet.members) if self._fleet else 0)
+        if instance is not None:
+            _checks.check_slots(instance, "instance")
         return self._run(self._fleet.add(instance or self.specs[0])
                          if self._fleet else None, START_TIMEOUT_S)
 
@@ -304,9 +306,13 @@ class Lab:
         - ``failures``: ``sl.Crash(instance, at, recover_at)`` kills (and restarts) an instance,
           ``sl.Hang(instance, at, until)`` stops (and resumes) one, ``at`` s into the load.
         - ``timeout``: seconds the client waits for an answer before counting a timeout.
+
+        Only a 2xx answer is served; every other answer (its status is in the records' ``http``)
+        and no answer is an error, and the summary splits them: refused, timed_out, http_4xx,
+        http_5xx. If the balancer's ``pick`` raised, the load raises that error once it ends.
         """
         self._check_running()
-        return _warned(self._loop.run(self._load(
+        return _outcome(self._loop.run(self._load(
             workload, path, mode, duration, users, think, failures, timeout, method, connections)))
 
     async def load_async(self, workload=None, **options) -> Result:
@@ -318,10 +324,10 @@ class Lab:
                             f"{', '.join(LOAD_DEFAULTS)}")
         self._check_running()
         future = self._loop.submit(self._load(workload, **{**LOAD_DEFAULTS, **options}))
-        return _warned(await asyncio.wrap_future(future))
+        return _outcome(await asyncio.wrap_future(future))
 
     async def _load(self, workload, path, mode, duration, users, think, failures, timeout,
-                    method, connections) -> tuple[Result, Exception | None]:
+                    method, connections) -> tuple[LabResult, Exception | None, Exception | None]:
         workload, duration = _checks.workload(workload, duration, mode)
         plan = _checks.failure_plan(failures, len(self._fleet.members))
         gen = LoadGenerator(self.url, path=path, method=method,
@@ -329,9 +335,10 @@ class Lab:
                             connections=_validate.integer("connections", connections, minimum=1),
                             seed=self.seed)
         if mode == "closed":
-            users = _validate.integer("users", users, minimum=1)
+            users = _checks.closed_users(users)
             think = _validate.number("think", think, minimum=0)
         t0 = asyncio.get_running_loop().time() + 0.05
+        raised_before = _checks.balancer_errors(self._fleet.proxy)
         actions = asyncio.ensure_future(self._play(plan, t0)) if plan else None
         try:
             if mode == "open":
@@ -346,9 +353,12 @@ class Lab:
             problem = actions.exception()
         since = t0 - self._epoch
         events = [(t - since, i, what) for t, i, what in self.events if t >= since]
-        return Result(records, [m.spec for m in self._fleet.members], duration,
-                      balancer=repr(self.balancer), seed=self.seed, events=events,
-                      lifetimes=np.array(self._fleet.lifetimes(t0))), problem
+        result = LabResult(records, [m.spec for m in self._fleet.members], duration,
+                           late=gen.late,
+                           balancer=repr(self.balancer), seed=self.seed, events=events,
+                           lifetimes=np.array(self._fleet.lifetimes(t0)))
+        raised = _checks.balancer_errors(self._fleet.proxy) - raised_before
+        return result, problem, _checks.pick_failure(self._fleet.proxy, raised, len(records))
 
     async def _play(self, plan, t0: float) -> None:
         """Do the planned failures at their times (on the lab's loop)."""
@@ -380,9 +390,14 @@ def _proxy_note(proxy: str) -> str:
     return "" if proxy == "python" else f", proxy={proxy!r}"
 
 
-def _warned(outcome: tuple[Result, Exception | None]) -> Result:
-    """The result of a load; a failure that could not be played becomes a warning."""
-    result, problem = outcome
+def _outcome(outcome: tuple[LabResult, Exception | None, Exception | None]) -> LabResult:
+    """The result of a load. An exception the balancer raised is raised here; a failure that
+    could not be played, or a load generator that fell behind, becomes a warning."""
+    result, problem, pick_error = outcome
+    if pick_error is not None:
+        raise pick_error from pick_error.__cause__
     if problem is not None:
         warnings.warn(f"a planned failure could not be played: {problem}", stacklevel=3)
+    if result.behind is not None:
+        warnings.warn(result.behind, stacklevel=3)
     return result

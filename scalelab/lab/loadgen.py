@@ -12,9 +12,11 @@ the start of the run: ``arrival`` (intended send time), ``start`` (when the inst
 its ``X-Start``), ``end`` (when the answer arrived), ``service`` (the instance's own timing),
 ``instance`` (``X-Instance``, −1 for none), ``status`` (:class:`~scalelab.Status`) and
 ``retries`` (the proxy's ``X-Retries``), ``user`` (the workload's user id, the client's number
-in a closed loop, −1 for none) and ``lost_session`` (the answer was 401: the instance did not
-know the caller's session). Its own keep-alive HTTP client: at most
-``connections`` at once; a request waiting for a connection is late, and that counts.
+in a closed loop, −1 for none), ``lost_session`` (the answer was 401: the instance did not
+know the caller's session) and ``http`` (the HTTP status, 0 when no answer came). Only a 2xx
+answer counts as served: every other answer, and no answer, is an error. Its own keep-alive
+HTTP client: at most ``connections`` at once; a request waiting for a connection is late, and
+that counts.
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ CONNECTIONS = 256
 
 
 def status_of(code: int) -> Status:
-    """A ``Status`` for an HTTP status: any answer below 500 is served (a 401 from ``/me`` is
-    an answer); 503 means no instance, 504 a timeout, other 5xx a failure."""
-    if code < 500:
+    """A ``Status`` for an HTTP status: only a 2xx answer is served. A 4xx (a wrong path, a 401
+    from ``/me`` without a session) is a client error, 503 means no instance, 504 a timeout,
+    anything else (5xx, and 1xx/3xx, which no lab endpoint sends) a failure."""
+    if 200 <= code < 300:
         return Status.OK
+    if 400 <= code < 500:
+        return Status.CLIENT_ERROR
     return {503: Status.NO_INSTANCE, 504: Status.TIMEOUT}.get(code, Status.FAILED)
 
 
@@ -93,6 +98,8 @@ class LoadGenerator:
         self.connections, self.seed = connections, seed
         self._pool: _Pool | None = None
         self.t0 = 0.0
+        # open loop: seconds each request left after its intended time (NaN: never sent)
+        self.late = np.zeros(0)
 
     def _request(self, path: str, user=None) -> bytes:
         lines = [f"{self.method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
@@ -118,6 +125,7 @@ class LoadGenerator:
         records = np.zeros(len(workload), REQUEST_FIELDS)
         records["instance"] = -1
         records["user"] = -1 if workload.user is None else workload.user
+        self.late = np.full(len(workload), np.nan)
         arrivals = workload.arrivals.tolist()
         users = workload.user.tolist() if workload.user is not None else None
         paths = self._paths(workload)
@@ -149,6 +157,7 @@ class LoadGenerator:
         (``loop.time()``; default: now); the records."""
         loop = asyncio.get_running_loop()
         rows: list[tuple] = []
+        self.late = np.zeros(0)  # a closed loop sends when it is ready: never late
         self._pool = _Pool(self.host, self.port, max(self.connections, users))
         self.t0 = loop.time() + 0.02 if t0 is None else t0
         raw = self._request(self.path)
@@ -183,12 +192,14 @@ class LoadGenerator:
             async with _http.timeout(self.timeout):
                 conn = await self._pool.acquire()
                 reader, writer = conn
+                if len(self.late):
+                    self.late[k] = loop.time() - self.t0 - at
                 writer.write(raw)
                 head = await _http.read_head(reader)
-                (_, code, *_), headers = _http.split_head(head)
+                (_, raw_code, *_), headers = _http.split_head(head)
                 await reader.readexactly(_http.content_length(headers))
             reusable = not _http.wants_close(b"HTTP/1.1", headers)
-            code = int(code)
+            code = int(raw_code)
             status = status_of(code)
             instance = int(_http.header(headers, b"x-instance", b"-1"))
             retries = int(_http.header(headers, b"x-retries", b"0"))
@@ -206,6 +217,7 @@ class LoadGenerator:
         record["start"], record["end"], record["service"] = start, end, service
         record["instance"], record["status"], record["retries"] = instance, status, retries
         record["lost_session"] = code == 401
+        record["http"] = code
 
 
 def main(argv=None) -> None:

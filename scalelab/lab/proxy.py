@@ -62,6 +62,7 @@ class Proxy:
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.StreamWriter] = set()
         self.last_error: Exception | None = None  # the last exception a balancer hook raised
+        self.balancer_errors = 0  # how many requests a balancer hook's exception answered 500
         self.on_start = hook(balancer, "on_start")
         self.on_finish = hook(balancer, "on_finish")
 
@@ -150,6 +151,7 @@ class Proxy:
                 # a learner's balancer raised: answer 500 saying so, and keep serving
                 except Exception as error:  # noqa: BLE001
                     self.last_error = error
+                    self.balancer_errors += 1
                     answer = _answer(500, -1, 0, f"{type(self.balancer).__name__} raised "
                                      f"{type(error).__name__}: {error}", close)
                 writer.write(answer)
