@@ -1,7 +1,7 @@
 # scalelab: `make lab` opens the course, `make test` runs every test. Both create .venv first.
 #   make lab                 set up .venv and open lessons/00-start-here.ipynb in JupyterLab
-#   make test                set up .venv (with test extras) and run the whole test suite
-#   make test-nbgrader       run nbgrader's own checks of the builds, in .venv-nbgrader
+#   make test                set up .venv (with test extras) and run the whole test suite, then
+#                            nbgrader's own checks of the builds (make test-nbgrader, in .venv-nbgrader)
 #   make test ARGS='-m "not browser and not slow"'    pass arguments to pytest
 #   make benchmark           run benchmarks/run.py
 #   make clean               remove .venv and build litter
@@ -21,12 +21,13 @@ lab: $(VENV)/.stamp-lab
 
 test: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest $(ARGS)
+	$(MAKE) --no-print-directory test-nbgrader
 
 # nbgrader brings JupyterLab extensions of its own: a separate venv keeps them out of the
 # course's JupyterLab (and of the browser tests)
 test-nbgrader: .venv-nbgrader/.stamp
 	SCALELAB_REQUIRE_NBGRADER=1 PATH="$(CURDIR)/.venv-nbgrader/bin:$$PATH" \
-	  .venv-nbgrader/bin/python -m pytest tests/test_course.py -k nbgrader $(ARGS)
+	  .venv-nbgrader/bin/python -m pytest tests/test_course.py -k nbgrader
 
 .venv-nbgrader/.stamp: requirements.txt pyproject.toml | $(BIN)/python
 	$(PYTHON) -m venv .venv-nbgrader
