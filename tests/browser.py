@@ -351,3 +351,31 @@ FIGURE_PROBLEMS = """(el) => {
   }
   return problems;
 }"""
+
+
+# Whether a trace read by ``script`` (a JavaScript function returning an array, nulls allowed)
+# equals ``want`` within rounding.
+SAME_TRACE = """([script, want]) => {
+    const got = eval(script)();
+    return got && got.length === want.length && got.every((v, i) =>
+        (v === null && want[i] === null)
+        || (v !== null && want[i] !== null
+            && Math.abs(v - want[i]) < 1e-6 * Math.max(1, Math.abs(want[i]))));
+}"""
+
+
+def dropdown_redraws(page, server, notebook_name: str, read_trace: str, before: list,
+                     option: str, after: list, readout: str) -> None:
+    """Run the lesson, wait until its explorer shows ``before`` (the trace ``read_trace``
+    reads), choose ``option`` in its first dropdown, and wait until it shows ``after`` and the
+    readout text ``readout``; no error output on the way."""
+    from playwright.sync_api import expect
+
+    dropdown = run_and_reveal(page, server, notebook_name,
+                              page.locator(".jp-OutputArea .widget-dropdown select").first)
+    page.wait_for_function(SAME_TRACE, arg=[read_trace, before], timeout=90_000)
+    dropdown.select_option(label=option)
+    page.wait_for_function(SAME_TRACE, arg=[read_trace, after], timeout=30_000)
+    assert before != after
+    expect(page.get_by_text(readout)).to_be_visible()
+    assert error_outputs(page) == []

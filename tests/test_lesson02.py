@@ -337,15 +337,6 @@ EXPLORER_P99 = """
   return null;
 }
 """
-SAME = """([script, want]) => {
-    const got = eval(script)();
-    return got && got.length === want.length && got.every((v, i) =>
-        (v === null && want[i] === null)
-        || (v !== null && want[i] !== null
-            && Math.abs(v - want[i]) < 1e-6 * Math.max(1, Math.abs(want[i]))));
-}"""
-
-
 def _p99_ms(run) -> list:
     return [None if math.isnan(v) else v for v in plots.balancer_explorer_traces(run)[2]["y"]]
 
@@ -353,21 +344,12 @@ def _p99_ms(run) -> list:
 @pytest.mark.browser
 def test_policy_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page,
                                                                             jupyter_server):
-    from browser import error_outputs, run_and_reveal
-    from playwright.sync_api import expect
+    from browser import dropdown_redraws
 
-    dropdown = run_and_reveal(page, jupyter_server, LESSON,
-                              page.locator(".jp-OutputArea .widget-dropdown select").first)
-    start = _p99_ms(scenarios.balancer_explorer())
-    page.wait_for_function(SAME, arg=[EXPLORER_P99, start], timeout=90_000)
-
-    dropdown.select_option(label="least connections")
-
-    want = _p99_ms(scenarios.balancer_explorer("least connections"))
-    page.wait_for_function(SAME, arg=[EXPLORER_P99, want], timeout=30_000)
-    assert start != want
-    expect(page.get_by_text("Least connections: median")).to_be_visible()
-    assert error_outputs(page) == []
+    dropdown_redraws(page, jupyter_server, LESSON, EXPLORER_P99,
+                     _p99_ms(scenarios.balancer_explorer()), "least connections",
+                     _p99_ms(scenarios.balancer_explorer("least connections")),
+                     "Least connections: median")
 
 
 def test_policy_race_keeps_each_run_for_the_flow_view():

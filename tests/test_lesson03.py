@@ -321,13 +321,6 @@ EXPLORER_ERRORS = """
   return null;
 }
 """
-SAME = """([script, want]) => {
-    const got = eval(script)();
-    return got && got.length === want.length
-        && got.every((v, i) => Math.abs(v - want[i]) < 1e-6 * Math.max(1, Math.abs(want[i])));
-}"""
-
-
 def _errors_per_s(run) -> list:
     return [float(v) for v in plots.failure_explorer_traces(run)[0]["y"]]
 
@@ -335,21 +328,12 @@ def _errors_per_s(run) -> list:
 @pytest.mark.browser
 def test_failure_dropdown_redraws_the_explorer_with_what_the_kernel_computed(page,
                                                                              jupyter_server):
-    from browser import error_outputs, run_and_reveal
-    from playwright.sync_api import expect
+    from browser import dropdown_redraws
 
-    dropdown = run_and_reveal(page, jupyter_server, LESSON,
-                              page.locator(".jp-OutputArea .widget-dropdown select").first)
-    start = _errors_per_s(scenarios.failure_explorer())
-    page.wait_for_function(SAME, arg=[EXPLORER_ERRORS, start], timeout=90_000)
-
-    dropdown.select_option(label="hang")
-
-    want = _errors_per_s(scenarios.failure_explorer("hang"))
-    page.wait_for_function(SAME, arg=[EXPLORER_ERRORS, want], timeout=30_000)
-    assert start != want
-    expect(page.get_by_text("Instance 0 failed (hang)")).to_be_visible()
-    assert error_outputs(page) == []
+    dropdown_redraws(page, jupyter_server, LESSON, EXPLORER_ERRORS,
+                     _errors_per_s(scenarios.failure_explorer()), "hang",
+                     _errors_per_s(scenarios.failure_explorer("hang")),
+                     "Instance 0 failed (hang)")
 
 
 def test_lab_kill_prediction_spans_the_phase_of_the_crash_between_probes():
