@@ -41,7 +41,8 @@ STATES = ("healthy", "booting", "crashed", "hung", "draining", "slowed", "not ru
 RUNNING, BOOTING, CRASHED, HUNG, DRAINING, SLOWED, ABSENT = range(len(STATES))
 _PRECEDENCE = (ABSENT, CRASHED, HUNG, BOOTING, DRAINING, SLOWED)  # first that holds wins
 # What happened to a request, by Status code, in the words the view shows.
-OUTCOMES = ("answered", "rejected", "no instance", "failed", "timed out", "store down")
+OUTCOMES = ("answered", "rejected", "no instance", "failed", "timed out", "store down",
+            "client error")
 # What a cluster event's name means, in the words the view shows.
 EVENT_WORDS = {"crash": "crashed", "hang": "hung", "recover": "restarted", "unhang": "woke up",
                "slow": "slowed down", "fast": "back to full speed", "launch": "launched",

@@ -21,7 +21,7 @@ TOO_BIG = [
     (dict(instances=2, autoscaler=sl.autoscalers.HPA(), control_interval=1e-6), ValueError,
      ["control_interval", "1e-06", "1,000,000"]),
     (dict(instances=4, health_check=sl.HealthCheck(interval=1e-6, timeout=1e-7)), ValueError,
-     ["health_check.interval", "1e-06", "10,000,000"]),
+     ["health_check.interval", "1e-06", "1,000,000 probes"]),
     (dict(instances=[sl.Instance(slots=10_000)] * 101), ValueError,
      ["slots", "1,000,000", "1,010,000"]),
 ]
