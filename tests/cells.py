@@ -1,5 +1,6 @@
 """Running a learner's notebook cell in the tests, as the kernel would."""
 
+import copy
 import linecache
 import re
 
@@ -26,3 +27,30 @@ def gives_away(exercise, message: str) -> bool:
         return f"({exercise.correct})" in message or \
             exercise.options[exercise.correct] in message
     return False
+
+
+def assert_stub_not_attempted(exercise) -> None:
+    """The exercise's untouched stub is "not attempted", not wrong."""
+    from scalelab.exercises.outcomes import NotAttempted
+
+    outcome = copy.deepcopy(exercise).check(run_cell(exercise.stub, exercise.answer))
+    assert isinstance(outcome, NotAttempted), outcome
+
+
+def assert_reference_passes(exercise) -> None:
+    """The exercise's reference solution is correct, and passes grading too."""
+    from scalelab.exercises.outcomes import Correct
+
+    answer = run_cell(exercise.solution_code, exercise.answer)
+    assert isinstance(copy.deepcopy(exercise).check(answer), Correct)
+    assert exercise.grade(answer).passed
+
+
+def assert_wrong_answer_explained(exercise, source: str) -> None:
+    """A known wrong answer fails with a real explanation that does not give the answer away."""
+    from scalelab.exercises.outcomes import Incorrect
+
+    outcome = copy.deepcopy(exercise).check(run_cell(source, exercise.answer))
+    assert isinstance(outcome, Incorrect), outcome
+    assert len(outcome.message) > 30
+    assert not gives_away(exercise, outcome.message), outcome.message

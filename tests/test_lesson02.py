@@ -10,12 +10,16 @@ import math
 
 import numpy as np
 import pytest
-from cells import gives_away, run_cell
+from cells import (
+    assert_reference_passes,
+    assert_stub_not_attempted,
+    assert_wrong_answer_explained,
+    run_cell,
+)
 
 import scalelab as sl
 from scalelab import plots, scenarios, theory
 from scalelab.exercises import lesson02 as ex
-from scalelab.exercises.outcomes import Correct, Incorrect, NotAttempted
 
 LESSON = "02-load-balancers.ipynb"
 
@@ -299,24 +303,17 @@ def test_lesson02_has_number_choice_and_code_exercises():
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
 def test_stub_is_not_attempted(exercise):
-    outcome = copy.deepcopy(exercise).check(run_cell(exercise.stub, exercise.answer))
-    assert isinstance(outcome, NotAttempted), outcome
+    assert_stub_not_attempted(exercise)
 
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
 def test_reference_solution_passes(exercise):
-    answer = run_cell(exercise.solution_code, exercise.answer)
-    assert isinstance(copy.deepcopy(exercise).check(answer), Correct)
-    assert exercise.grade(answer).passed
+    assert_reference_passes(exercise)
 
 
 @pytest.mark.parametrize("name, source", [(n, s) for n, sources in WRONG.items() for s in sources])
 def test_known_wrong_answer_fails_without_giving_the_answer_away(name, source):
-    exercise = getattr(ex, name)
-    outcome = copy.deepcopy(exercise).check(run_cell(source, exercise.answer))
-    assert isinstance(outcome, Incorrect), outcome
-    assert len(outcome.message) > 30
-    assert not gives_away(exercise, outcome.message), outcome.message
+    assert_wrong_answer_explained(getattr(ex, name), source)
 
 
 def test_q3_reports_the_unhealthy_pick_of_a_balancer_that_ignores_health():

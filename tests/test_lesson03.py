@@ -7,12 +7,16 @@ import math
 
 import numpy as np
 import pytest
-from cells import gives_away, run_cell
+from cells import (
+    assert_reference_passes,
+    assert_stub_not_attempted,
+    assert_wrong_answer_explained,
+    run_cell,
+)
 
 import scalelab as sl
 from scalelab import plots, scenarios
 from scalelab.exercises import lesson03 as ex
-from scalelab.exercises.outcomes import Correct, Incorrect, NotAttempted
 from scalelab.result import REQUEST_FIELDS, Result, Status
 
 LESSON = "03-when-instances-fail.ipynb"
@@ -266,24 +270,17 @@ def test_lesson03_exercises_are_numbered_and_belong_to_the_lesson():
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
 def test_stub_is_not_attempted(exercise):
-    outcome = copy.deepcopy(exercise).check(run_cell(exercise.stub, exercise.answer))
-    assert isinstance(outcome, NotAttempted), outcome
+    assert_stub_not_attempted(exercise)
 
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=[e.name for e in ex.EXERCISES])
 def test_reference_solution_passes(exercise):
-    answer = run_cell(exercise.solution_code, exercise.answer)
-    assert isinstance(copy.deepcopy(exercise).check(answer), Correct)
-    assert exercise.grade(answer).passed
+    assert_reference_passes(exercise)
 
 
 @pytest.mark.parametrize("name, source", [(n, s) for n, sources in WRONG.items() for s in sources])
 def test_known_wrong_answer_fails_without_giving_the_answer_away(name, source):
-    exercise = getattr(ex, name)
-    outcome = copy.deepcopy(exercise).check(run_cell(source, exercise.answer))
-    assert isinstance(outcome, Incorrect), outcome
-    assert len(outcome.message) > 30
-    assert not gives_away(exercise, outcome.message), outcome.message
+    assert_wrong_answer_explained(getattr(ex, name), source)
 
 
 def test_q3_expected_answer_is_what_the_simulator_does():
